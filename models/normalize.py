@@ -13,11 +13,26 @@ from functools import lru_cache
 from importlib import resources
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i", "|": "l", "€": "e"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+        "€": "e",
+    }
+)
 _MASK_CHARS = "*#%_."
 _TOKEN = re.compile(r"\S+")
-_SPACED = re.compile(r"(?<!\S)(?:[^\W\d_*]|[@$0-9*])(?:[ .\-_]{1,2}(?:[^\W\d_*]|[@$0-9*])){2,}(?!\S)")
+_SPACED = re.compile(
+    r"(?<!\S)(?:[^\W\d_*]|[@$0-9*])(?:[ .\-_]{1,2}(?:[^\W\d_*]|[@$0-9*])){2,}(?!\S)"
+)
 _RUN3 = re.compile(r"(\w)\1{2,}")
 _PUNCT_RUN = re.compile(r"([!?.,:;~\-_=*#])\1+")
 _MIXED_BANG = re.compile(r"[!?]{2,}")
@@ -51,8 +66,11 @@ def _unmask(core: str) -> str | None:
     if len(candidates) >= 1:
         return min(candidates, key=len)
     # "f**k" with a two-character mask for one letter, "f***ing"
-    loose = re.compile("".join("[a-z]+" if c in _MASK_CHARS else re.escape(c)
-                               for c in re.sub(r"[*#%_.]+", "*", core)))
+    loose = re.compile(
+        "".join(
+            "[a-z]+" if c in _MASK_CHARS else re.escape(c) for c in re.sub(r"[*#%_.]+", "*", core)
+        )
+    )
     candidates = [w for w in lexicon() if loose.fullmatch(w)]
     return min(candidates, key=len) if len(candidates) == 1 else None
 

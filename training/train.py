@@ -1,0 +1,320 @@
+"""Fine-tune a one-stage classifier (non_toxic + categories) or the two-stage variant; evaluate it.
+
+A run folder keeps everything: the resolved config, split sizes, the Trainer's log, the fine-tuned
+model(s), thresholds picked on validation, test metrics and the test split (for export parity).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+)
+from transformers.utils import logging as hf_logging
+
+from models.normalize import normalize
+from models.taxonomy import NON_TOXIC
+from training.config import TrainConfig
+from training.data import Example, build_splits, describe, load_source
+from training.evaluate import evaluate, format_report, pick_thresholds
+
+log = logging.getLogger("modlens.train")
+
+
+class _Encoded(torch.utils.data.Dataset):
+    def __init__(self, encodings: dict[str, list[list[int]]], labels: list[int]) -> None:
+        self.encodings, self.labels = encodings, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item = {k: v[i] for k, v in self.encodings.items()}
+        item["labels"] = self.labels[i]
+        return item
+
+
+class _WeightedTrainer(Trainer):
+    """Cross-entropy with per-class weights, so rare categories (threat) are not ignored."""
+
+    def __init__(self, *args: Any, class_weights: torch.Tensor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.class_weights = class_weights
+
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):  # type: ignore[override]
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = torch.nn.functional.cross_entropy(
+            outputs.logits, labels, weight=self.class_weights.to(outputs.logits.device)
+        )
+        return (loss, outputs) if return_outputs else loss
+
+
+def class_weights(labels: list[int], n: int, power: float) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=n).astype(np.float64)
+    weights = np.where(counts > 0, np.maximum(counts, 1) ** -power, 0.0)
+    weights = weights / weights[counts > 0].mean()
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def fine_tune(
+    texts: list[str],
+    labels: list[int],
+    names: tuple[str, ...],
+    config: TrainConfig,
+    output_dir: Path,
+) -> tuple[Any, Any]:
+    """Fine-tune the base encoder on texts (normalised here) and save it to output_dir."""
+    base = config.base_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
+    )
+    encodings = tokenizer(
+        [normalize(t) for t in texts], truncation=True, max_length=config.max_length
+    )
+    dataset = _Encoded({k: encodings[k] for k in ("input_ids", "attention_mask")}, labels)
+    args = TrainingArguments(
+        output_dir=str(output_dir / "checkpoints"),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="linear",
+        logging_steps=50,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to=[],
+        seed=config.seed,
+        data_seed=config.seed,
+        train_sampling_strategy="group_by_length",
+        dataloader_num_workers=0,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available(),
+    )
+    trainer = _WeightedTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        class_weights=class_weights(labels, len(names), config.class_weight_power),
+    )
+    trainer.train()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    (output_dir / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    return model, tokenizer
+
+
+@torch.inference_mode()
+def predict_proba(
+    model: Any,
+    tokenizer: Any,
+    texts: list[str],
+    max_length: int,
+    batch_size: int = 64,
+    desc: str = "predicting",
+) -> np.ndarray:
+    """Softmax probabilities in input order; batches sorted by length for speed."""
+    model.eval()
+    device = next(model.parameters()).device
+    normalised = [normalize(t) for t in texts]
+    order = np.argsort([len(t) for t in normalised], kind="stable")
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for start in tqdm(range(0, len(texts), batch_size), desc=desc, leave=False):
+        idx = order[start : start + batch_size]
+        batch = tokenizer(
+            [normalised[i] or " " for i in idx],
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        ).to(device)
+        out[idx] = torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy()
+    return out
+
+
+def _two_stage_probs(p_binary: np.ndarray, p_category: np.ndarray) -> np.ndarray:
+    """Combine stage 1 P(toxic) with stage 2's category distribution into one matrix."""
+    p_toxic = p_binary[:, 1:2]
+    return np.hstack([1.0 - p_toxic, p_toxic * p_category])
+
+
+def _labels(rows: list[Example], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([names.index(e.label) for e in rows], dtype=np.int64)
+
+
+def _evaluate_variant(
+    name: str,
+    val_probs: np.ndarray,
+    test_probs: np.ndarray,
+    splits: dict[str, list[Example]],
+    names: tuple[str, ...],
+) -> dict[str, Any]:
+    threshold, limits = pick_thresholds(val_probs, _labels(splits["validation"], names))
+    test = splits["test"]
+    result = {
+        "threshold": threshold,
+        "category_thresholds": dict(zip(names[1:], limits, strict=True)),
+        "test": evaluate(test_probs, _labels(test, names), names, threshold, limits),
+        "test_by_source": {},
+    }
+    for source in sorted({e.source for e in test}):
+        mask = np.array([e.source == source for e in test])
+        result["test_by_source"][source] = evaluate(
+            test_probs[mask], _labels(test, names)[mask], names, threshold, limits
+        )
+    log.info(
+        "%s: test toxic F1 %.3f AUC %s",
+        name,
+        result["test"]["binary"]["f1"],
+        result["test"]["binary"]["auc"],
+    )
+    return result
+
+
+def train(config: TrainConfig, run_dir: str | Path) -> Path:
+    """Load data, fine-tune the configured variant(s), evaluate on test data; return run_dir."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("modlens").addHandler(handler)
+    logging.getLogger("modlens").setLevel(logging.INFO)
+    hf_logging.set_verbosity_error()
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    started = time.time()
+    names = config.categories
+
+    examples: list[Example] = []
+    for source in config.sources:
+        rows = load_source(source, names, config.seed)
+        log.info("source %s: %d rows from %s", source.name, len(rows), source.path)
+        examples.extend(rows)
+    splits = build_splits(examples, config.seed, config.test_fraction, config.validation_fraction)
+    for split in ("train", "validation", "test"):
+        if not splits[split]:
+            raise ValueError(f"the {split} split is empty; add data or a source with that split")
+    summary = describe(splits)
+    log.info("splits: %s", json.dumps({k: v["rows"] for k, v in summary.items()}))
+    resolved = {
+        **asdict(config),
+        "sources": [{**asdict(s), "path": str(s.path)} for s in config.sources],
+    }
+    resolved.pop("raw")
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    (run_dir / "data.json").write_text(json.dumps(summary, indent=2))
+    with open(run_dir / "test.jsonl", "w", encoding="utf-8") as handle:
+        for e in splits["test"]:
+            handle.write(json.dumps({"text": e.text, "label": e.label, "source": e.source}) + "\n")
+
+    train_rows = splits["train"]
+    val_texts = [e.text for e in splits["validation"]]
+    test_texts = [e.text for e in splits["test"]]
+    results: dict[str, Any] = {"categories": list(names), "data": summary}
+
+    if config.stages in ("one", "both"):
+        out = run_dir / "one_stage"
+        model, tok = fine_tune(
+            [e.text for e in train_rows], _labels(train_rows, names).tolist(), names, config, out
+        )
+        val = predict_proba(model, tok, val_texts, config.max_length, desc="validation")
+        test = predict_proba(model, tok, test_texts, config.max_length, desc="test")
+        np.save(out / "test_probs.npy", test)
+        results["one_stage"] = _evaluate_variant("one-stage", val, test, splits, names)
+        (out / "thresholds.json").write_text(
+            json.dumps(
+                {k: results["one_stage"][k] for k in ("threshold", "category_thresholds")}, indent=2
+            )
+        )
+
+    if config.stages in ("two", "both"):
+        out = run_dir / "two_stage"
+        binary_names = (NON_TOXIC, "toxic")
+        m1, t1 = fine_tune(
+            [e.text for e in train_rows],
+            [int(e.label != NON_TOXIC) for e in train_rows],
+            binary_names,
+            config,
+            out / "binary",
+        )
+        toxic_rows = [e for e in train_rows if e.label != NON_TOXIC]
+        m2, t2 = fine_tune(
+            [e.text for e in toxic_rows],
+            [names.index(e.label) - 1 for e in toxic_rows],
+            names[1:],
+            config,
+            out / "category",
+        )
+        val = _two_stage_probs(
+            predict_proba(m1, t1, val_texts, config.max_length),
+            predict_proba(m2, t2, val_texts, config.max_length),
+        )
+        test = _two_stage_probs(
+            predict_proba(m1, t1, test_texts, config.max_length),
+            predict_proba(m2, t2, test_texts, config.max_length),
+        )
+        results["two_stage"] = _evaluate_variant("two-stage", val, test, splits, names)
+
+    results["seconds"] = round(time.time() - started, 1)
+    (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+    (run_dir / "report.md").write_text(render_report(results))
+    logging.getLogger("modlens").removeHandler(handler)
+    return run_dir
+
+
+def render_report(results: dict[str, Any]) -> str:
+    parts = ["# Training report", ""]
+    for variant in ("one_stage", "two_stage"):
+        if variant in results:
+            r = results[variant]
+            parts += [
+                f"## {variant.replace('_', '-')}",
+                "",
+                f"Thresholds (picked on validation): toxic {r['threshold']:.2f}; "
+                + ", ".join(f"{k} {v:.2f}" for k, v in r["category_thresholds"].items()),
+                "",
+                format_report("test split", r["test"]),
+            ]
+            parts += [format_report(f"test, source {s}", m) for s, m in r["test_by_source"].items()]
+    if "one_stage" in results and "two_stage" in results:
+        parts += [
+            "## One stage vs two stages (same test split)",
+            "",
+            "| variant | precision | recall | F1 | AUC |",
+            "|---|---|---|---|---|",
+        ]
+        for variant in ("one_stage", "two_stage"):
+            b = results[variant]["test"]["binary"]
+            parts.append(
+                f"| {variant} | {b['precision']:.3f} | {b['recall']:.3f} | "
+                f"{b['f1']:.3f} | {b['auc'] or 0:.3f} |"
+            )
+    return "\n".join(parts) + "\n"
+
+
+def default_run_dir(config_path: str | Path, root: str | Path = "runs") -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{Path(config_path).stem}-{stamp}-{os.getpid()}"
