@@ -1,0 +1,1 @@
+"""The modlens desktop app and command line. Imports models/, never torch or transformers."""

@@ -1,0 +1,57 @@
+"""The `modlens` command line. With no arguments it starts the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> module in client.commands; a module that is not there yet is skipped
+COMMANDS = ("classify", "scan", "listen", "train", "export", "evaluate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modlens",
+        description="Offline voice and text moderation: transcribe, classify, review. "
+        "Run with no arguments to open the desktop app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"client.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"client.commands.{name}":
+                raise
+            continue
+        command = module.add_parser(sub)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        try:
+            from client.app import main as app_main
+        except ModuleNotFoundError:
+            build_parser().print_help()
+            return 0
+        return app_main()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
