@@ -1,0 +1,217 @@
+"""Read recorded sessions as 16 kHz mono float32, a chunk at a time, with PyAV.
+
+Any format FFmpeg decodes works (wav, flac, mp3, ogg/opus, m4a, the audio of mp4/mkv/webm).
+Chunks end at the quietest moment near their nominal length, so a word is rarely cut in two
+and a two-hour file never sits in memory whole. A multi-channel file can be read one channel
+at a time, for recordings with one player per channel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+# how far back from a chunk's nominal end to look for a quiet place to cut
+_CUT_SEARCH_S = 3.0
+_CUT_FRAME = 320  # 20 ms
+_PROBE_S = 60.0
+
+
+class AudioError(ValueError):
+    """A file that cannot be read as audio; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    duration: float | None  # seconds; None when the container does not say
+    channels: int
+    sample_rate: int
+    codec: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    samples: np.ndarray  # float32, mono, SAMPLE_RATE
+    start: float  # seconds from the start of the file
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"{path} does not exist.")
+    if path.is_dir():
+        raise AudioError(f"{path} is a folder, not an audio file.")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path} cannot be read (permission denied).")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path.name} is empty (0 bytes).")
+
+
+def _open(path: Path):
+    import av
+
+    _check_file(path)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except PermissionError as exc:
+        raise AudioError(f"{path} cannot be read (permission denied).") from exc
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise AudioError(
+            f"{path.name} is not an audio or video file that can be decoded ({_reason(exc)})."
+        ) from exc
+    if not container.streams.audio:
+        container.close()
+        raise AudioError(f"{path.name} has no audio track.")
+    return container
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(":")[-1].strip() if ":" in text else text
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Duration, channel count and codec of a file's first audio track, without decoding it."""
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.audio[0]
+        duration = None
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        context = stream.codec_context
+        return AudioInfo(
+            path=path,
+            duration=duration,
+            channels=int(context.channels or 1),
+            sample_rate=int(context.sample_rate or 0),
+            codec=context.name,
+        )
+    finally:
+        container.close()
+
+
+def _decoded_blocks(path: Path, mono: bool) -> Iterator[np.ndarray]:
+    """Blocks of shape (channels, samples) at SAMPLE_RATE; one mixed channel when mono."""
+    import av
+
+    container = _open(path)
+    layout = "mono" if mono else None
+    resampler = None
+    decoded_any = False
+    try:
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    continue  # one damaged packet; keep what can be read
+                for frame in frames:
+                    if resampler is None:
+                        frame_layout = layout or frame.layout.name
+                        resampler = av.AudioResampler(
+                            format="fltp", layout=frame_layout, rate=SAMPLE_RATE
+                        )
+                    for out in resampler.resample(frame):
+                        decoded_any = True
+                        yield out.to_ndarray().reshape(-1, out.samples)
+            if resampler is not None:
+                for out in resampler.resample(None):
+                    yield out.to_ndarray().reshape(-1, out.samples)
+        except av.error.FFmpegError as exc:
+            if not decoded_any:
+                raise AudioError(
+                    f"{path.name} is damaged and cannot be decoded ({_reason(exc)})."
+                ) from exc
+            # a truncated tail: what came before is still worth scanning
+    finally:
+        container.close()
+    if not decoded_any:
+        raise AudioError(f"{path.name} contains no decodable audio.")
+
+
+def read_chunks(
+    path: str | os.PathLike[str],
+    channel: int | None = None,
+    chunk_seconds: float = 300.0,
+) -> Iterator[Chunk]:
+    """Chunks of about chunk_seconds of mono audio, cut at the quietest 20 ms near each end.
+
+    channel=None mixes all channels down; an int takes that channel alone.
+    """
+    path = Path(path)
+    target = int(chunk_seconds * SAMPLE_RATE)
+    search = min(int(_CUT_SEARCH_S * SAMPLE_RATE), target // 2)
+    pending: list[np.ndarray] = []
+    pending_len = 0
+    offset = 0  # samples already yielded
+    blocks = _decoded_blocks(path, mono=channel is None)
+    for block in blocks:
+        if channel is not None:
+            if channel >= block.shape[0]:
+                raise AudioError(f"{path.name} has no channel {channel + 1}.")
+            block = block[channel]
+        else:
+            block = block[0]
+        pending.append(np.ascontiguousarray(block, dtype=np.float32))
+        pending_len += block.shape[0]
+        while pending_len >= target + search:
+            audio = np.concatenate(pending)
+            cut = _quiet_cut(audio, target - search, target + search)
+            yield Chunk(audio[:cut], offset / SAMPLE_RATE)
+            offset += cut
+            pending = [audio[cut:]]
+            pending_len = pending[0].shape[0]
+    if pending_len:
+        yield Chunk(np.concatenate(pending), offset / SAMPLE_RATE)
+
+
+def _quiet_cut(audio: np.ndarray, lo: int, hi: int) -> int:
+    """The sample index between lo and hi at the centre of the quietest 20 ms frame."""
+    window = audio[lo:hi]
+    frames = window[: (window.shape[0] // _CUT_FRAME) * _CUT_FRAME].reshape(-1, _CUT_FRAME)
+    if frames.shape[0] == 0:
+        return hi
+    energy = np.square(frames).mean(axis=1)
+    return lo + int(np.argmin(energy)) * _CUT_FRAME + _CUT_FRAME // 2
+
+
+def read_audio(path: str | os.PathLike[str], channel: int | None = None) -> np.ndarray:
+    """The whole file as one array; for short clips (tests, previews), not for sessions."""
+    return np.concatenate([c.samples for c in read_chunks(path, channel)])
+
+
+def distinct_channels(path: str | os.PathLike[str]) -> int:
+    """How many channels carry different audio: 1 when a stereo file is the same mix twice.
+
+    Looks at the first minute only. Files with more than two channels count every channel,
+    since surround mixes are not how voice sessions are recorded.
+    """
+    info = probe(path)
+    if info.channels <= 1:
+        return 1
+    if info.channels > 2:
+        return info.channels
+    taken: list[np.ndarray] = []
+    total = 0
+    for block in _decoded_blocks(Path(path), mono=False):
+        taken.append(block)
+        total += block.shape[1]
+        if total >= _PROBE_S * SAMPLE_RATE:
+            break
+    audio = np.concatenate(taken, axis=1)
+    left, right = audio[0], audio[1]
+    level = float(np.sqrt(np.mean(left**2)) + np.sqrt(np.mean(right**2)))
+    if level < 1e-6:
+        return 1
+    difference = float(np.sqrt(np.mean((left - right) ** 2)))
+    return 2 if difference / level > 0.05 else 1
