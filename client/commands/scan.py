@@ -1,0 +1,226 @@
+"""`modlens scan`: transcribe recorded voice sessions and list the toxic excerpts in time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+_ANSI = {
+    "red": "\033[31m",
+    "yellow": "\033[33m",
+    "magenta": "\033[35m",
+    "green": "\033[32m",
+    "dim": "\033[2m",
+    "bold": "\033[1m",
+    "reset": "\033[0m",
+}
+_CATEGORY_COLOUR = {
+    "profanity": "yellow",
+    "insult": "red",
+    "identity_hate": "magenta",
+    "threat": "magenta",
+    "sexual_harassment": "magenta",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "scan",
+        help="transcribe voice recordings and find toxic excerpts",
+        description="Transcribe and classify recorded sessions. Each FILE is a speaker's track; "
+        "a file whose channels differ is read as one track per channel.",
+    )
+    add_voice_options(parser)
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "--report", metavar="PATH", help="write a report: .json, .csv, .srt, .vtt or .html"
+    )
+    parser.add_argument("--all", action="store_true", help="list clean excerpts too")
+    parser.add_argument("--json", action="store_true", help="one JSON object per excerpt")
+    parser.add_argument(
+        "--channels",
+        choices=("auto", "split", "mix"),
+        default="auto",
+        help="multi-channel files: one track per channel (split), mixed down (mix), or split "
+        "only when the channels differ (auto)",
+    )
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    return parser
+
+
+def add_voice_options(parser: argparse.ArgumentParser) -> None:
+    """The model options `scan` and `listen` share."""
+    parser.add_argument("--model", metavar="DIR", help="classifier folder (default: shipped)")
+    parser.add_argument(
+        "--whisper",
+        default="base",
+        metavar="base|tiny.en|DIR",
+        help="Whisper model: base (default), tiny.en (faster, English only) or a folder",
+    )
+    parser.add_argument("--language", help="spoken language code, e.g. en (default: detect)")
+    parser.add_argument(
+        "--threshold", type=float, metavar="P", help="flag when P(toxic) >= P for every category"
+    )
+    parser.add_argument(
+        "--vocabulary",
+        metavar="WORDS",
+        help="extra game words for Whisper, comma separated (added to the built-in list)",
+    )
+    parser.add_argument("--threads", type=int, help="CPU threads for Whisper")
+
+
+def load_models(args: argparse.Namespace):
+    """The transcriber and classifier the options ask for; raises ModelError or ValueError."""
+    from models.classifier import Classifier
+    from models.transcriber import Transcriber
+
+    classifier = Classifier(args.model)
+    if args.threshold is not None:
+        classifier.set_thresholds(
+            {"toxic": args.threshold, **dict.fromkeys(classifier.labels[1:], args.threshold)}
+        )
+    words = [w for w in (args.vocabulary or "").split(",") if w.strip()]
+    transcriber = Transcriber(
+        args.whisper, language=args.language, vocabulary=words, threads=args.threads
+    )
+    return transcriber, classifier
+
+
+def use_colour(choice: str, stream=sys.stdout) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def paint(text: str, colour: str, on: bool) -> str:
+    return f"{_ANSI[colour]}{text}{_ANSI['reset']}" if on else text
+
+
+def finding_row(finding, width: int, colour: bool) -> str:
+    from client.reports import clock
+
+    verdict = finding.verdict
+    label = verdict.label.replace("_", " ")
+    speaker = (finding.speaker or "")[:14]
+    shown = " ".join(finding.text.split())
+    room = max(20, width - 58)
+    if len(shown) > room:
+        shown = shown[: room - 1] + "…"
+    cell = f"{label:<15}"
+    if verdict.toxic:
+        cell = paint(cell, _CATEGORY_COLOUR.get(verdict.label, "red"), colour)
+        shown = paint(shown, "bold", colour)
+    else:
+        cell = paint(cell, "green", colour)
+    return f"{clock(finding.start)}  {speaker:<14} {cell} {verdict.score:>7.3f}  {shown}"
+
+
+def table_header(colour: bool) -> str:
+    return paint(f"{'time':<9}  {'speaker':<14} {'label':<15} {'P(toxic)':>7}  text", "dim", colour)
+
+
+class ProgressBar:
+    """One line per track on standard error, redrawn in place on a terminal."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last_line = ""
+        self.started = time.monotonic()
+        self.current = None
+
+    def __call__(self, progress) -> None:
+        if progress.track != self.current:
+            self.finish()
+            self.current = progress.track
+            self.started = time.monotonic()
+        fraction = progress.fraction
+        width = 24
+        filled = int(width * (fraction or 0.0))
+        bar = "#" * filled + "-" * (width - filled)
+        pct = f"{fraction:4.0%}" if fraction is not None else f"{progress.position:6.0f}s"
+        line = (
+            f"[{progress.index + 1}/{progress.total}] {progress.track.speaker[:24]:<24} "
+            f"[{bar}] {pct} {progress.findings} excerpts {time.monotonic() - self.started:5.1f}s"
+        )
+        if self.tty:
+            self.stream.write("\r" + line)
+        elif (fraction in (0.0, 1.0) or fraction is None) and line != self.last_line:
+            # a log file gets the start and end of each track, not every redraw
+            self.stream.write(line + "\n")
+        self.last_line = line
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and self.last_line:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.last_line = ""
+
+
+def run(args: argparse.Namespace) -> int:
+    from client.reports import ReportError, report_format, write_report
+    from models.model_folder import ModelError
+    from models.voice import Scanner
+
+    if args.report:
+        try:
+            report_format(args.report)
+        except ReportError as exc:
+            print(f"modlens: {exc}", file=sys.stderr)
+            return 2
+    try:
+        transcriber, classifier = load_models(args)
+    except (ModelError, ValueError, KeyError) as exc:
+        print(f"modlens: {exc}", file=sys.stderr)
+        return 2
+    colour = use_colour(args.color)
+    width = shutil.get_terminal_size((110, 20)).columns
+    split = {"auto": None, "split": True, "mix": False}[args.channels]
+    bar = ProgressBar()
+    result = Scanner(transcriber, classifier).scan(args.files, bar, split_channels=split)
+    bar.finish()
+    shown = result.findings if args.all else result.flagged
+    if args.json:
+        from client.reports import finding_record
+
+        for finding in shown:
+            print(json.dumps(finding_record(finding), ensure_ascii=False))
+    elif shown:
+        print(table_header(colour))
+        for finding in shown:
+            print(finding_row(finding, width, colour))
+    for problem in result.errors:
+        print(f"modlens: {problem}", file=sys.stderr)
+    for track in result.tracks:
+        if track.note:
+            print(f"modlens: note: {track.note}", file=sys.stderr)
+    rtf = result.audio_seconds / result.elapsed if result.elapsed else 0.0
+    print(
+        paint(
+            f"{len(result.flagged)} of {len(result.findings)} excerpts flagged in "
+            f"{len(result.tracks)} tracks, {result.audio_seconds / 60:.1f} min of audio in "
+            f"{result.elapsed:.1f} s ({rtf:.1f}x real time)",
+            "dim",
+            use_colour(args.color, sys.stderr),
+        ),
+        file=sys.stderr,
+    )
+    if args.report:
+        try:
+            path = write_report(args.report, list(result.findings), title=_title(args.files))
+            print(f"report written to {path}", file=sys.stderr)
+        except ReportError as exc:
+            print(f"modlens: {exc}", file=sys.stderr)
+            return 1
+    return 1 if result.errors else 0
+
+
+def _title(files: list[str]) -> str:
+    names = [os.path.basename(f) for f in files]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"modlens scan: {shown}"
