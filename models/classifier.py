@@ -79,7 +79,9 @@ class Classifier:
         except Exception as exc:
             raise ModelError(f"{self.path / TOKENIZER_NAME} cannot be read: {exc}") from exc
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(self.config.max_length, stride=self.config.stride)
+        # windows overlap by `stride` tokens, at most half a window
+        stride = min(self.config.stride, max(0, (self.config.max_length - 2) // 2))
+        self._tokenizer.enable_truncation(self.config.max_length, stride=stride)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1

@@ -87,6 +87,7 @@ def fine_tune(
         num_labels=len(names),
         id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)},
+        ignore_mismatched_sizes=True,  # a base that already has a head of another size
     )
     encodings = tokenizer(
         [normalize(t) for t in texts], truncation=True, max_length=config.max_length

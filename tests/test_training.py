@@ -1,0 +1,158 @@
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from training.config import load_config
+from training.data import DataError, Example, Source, build_splits, load_source
+
+CATEGORIES = ("non_toxic", "profanity", "insult", "identity_hate", "threat")
+
+CLEAN = ["gg wp", "nice game", "thanks for the heal", "well played", "push mid", "buy wards",
+         "group up", "lets go roshan", "good luck have fun", "back to base"]
+TOXIC = {"insult": ["you are an idiot", "shut up loser", "uninstall noob", "what a moron"],
+         "profanity": ["fuck this game", "shit happens", "damn it", "holy shit"],
+         "threat": ["i will kill you", "i will find you"],
+         "identity_hate": ["go back to your country"]}
+
+
+def _labeled_rows(n: int, seed: int = 0) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        if i % 2:
+            label = rng.choice(list(TOXIC))
+            text = f"{rng.choice(TOXIC[label])} {i}"
+        else:
+            label, text = "non_toxic", f"{rng.choice(CLEAN)} {i}"
+        rows.append({"text": text, "label": label})
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_conda_explicit_toxicity_splits_into_profanity_and_insult(tmp_path: Path) -> None:
+    rows = [
+        {"utterance": "fuck", "intentClass": "E", "slotClasses": "T ",
+         "slotTokens": "fuck (T), "},
+        {"utterance": "noob dk", "intentClass": "E", "slotClasses": "T C ",
+         "slotTokens": "noob (T), dk (C), "},
+        {"utterance": "idiot", "intentClass": "E", "slotClasses": "T ",
+         "slotTokens": "idiot (T), "},
+        {"utterance": "ez mid", "intentClass": "I", "slotClasses": "S C ", "slotTokens": ""},
+        {"utterance": "report lina", "intentClass": "A", "slotClasses": "", "slotTokens": ""},
+        {"utterance": "gg [SEPA] wp", "intentClass": "O", "slotClasses": "", "slotTokens": ""},
+    ]
+    path = _write_csv(tmp_path / "conda.csv", rows)
+    examples = load_source(Source("conda", "conda", path, {}, split="test"), CATEGORIES)
+    assert [(e.text, e.label) for e in examples] == [
+        ("fuck", "profanity"), ("noob dk", "insult"), ("idiot", "insult"),
+        ("ez mid", "insult"), ("report lina", "non_toxic"), ("gg   wp", "non_toxic")]
+    assert {e.split for e in examples} == {"test"}
+
+
+def test_a_label_without_a_mapping_is_named_in_the_error(tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "mine.csv", [{"text": "hello", "label": "spam"}])
+    with pytest.raises(DataError, match="'spam'"):
+        load_source(Source("mine", "labeled", path, {}), CATEGORIES)
+    examples = load_source(Source("mine", "labeled", path, {"spam": None}), CATEGORIES)
+    assert examples == []
+
+
+def test_moderator_decisions_in_jsonl_are_read_as_they_are_exported(tmp_path: Path) -> None:
+    path = tmp_path / "decisions.jsonl"
+    path.write_text('{"text": "you suck", "label": "insult"}\n\n'
+                    '{"text": "gg", "label": "non_toxic"}\n', encoding="utf-8")
+    examples = load_source(Source("decisions", "labeled", path, {}), CATEGORIES)
+    assert [(e.text, e.label) for e in examples] == [("you suck", "insult"), ("gg", "non_toxic")]
+
+
+def test_no_text_lands_in_two_splits(tmp_path: Path) -> None:
+    examples = [Example("You are an IDIOT", "insult", "a", "train"),
+                Example("you are an idiot", "insult", "b", "test"),
+                Example("y o u are an id1ot", "insult", "b", "validation"),
+                Example("gg", "non_toxic", "a", "validation"),
+                Example("gg", "non_toxic", "a", "test")]
+    examples += [Example(f"line {i}", "non_toxic", "c") for i in range(200)]
+    splits = build_splits(examples, seed=1)
+    keys = {s: {e.text.lower() for e in rows} for s, rows in splits.items()}
+    assert "you are an idiot" in keys["train"]
+    assert "you are an idiot" not in keys["test"]
+    assert "gg" in keys["validation"] and "gg" not in keys["test"]
+    assert not keys["train"] & keys["test"] and not keys["validation"] & keys["test"]
+    assert len(splits["test"]) > 5 and len(splits["validation"]) > 5
+
+
+def test_duplicates_with_conflicting_labels_collapse_to_the_majority() -> None:
+    examples = [Example("noob", "insult", "a", "train"), Example("noob", "insult", "a", "train"),
+                Example("noob", "non_toxic", "a", "train")]
+    assert [e.label for e in build_splits(examples)["train"]] == ["insult"]
+
+
+def test_a_config_with_an_unknown_setting_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("epochz: 3\nsources: [{name: x, format: labeled, path: x.csv}]\n")
+    with pytest.raises(ValueError, match="epochz"):
+        load_config(path)
+
+
+def test_a_toml_config_works_too(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('epochs = 1\n[[sources]]\nname = "mine"\nformat = "labeled"\n'
+                    'path = "mine.csv"\n')
+    config = load_config(path)
+    assert config.epochs == 1 and config.sources[0].path == tmp_path / "mine.csv"
+
+
+@pytest.mark.slow
+def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
+    tmp_path: Path, tiny_hf_model: Path,
+) -> None:
+    from client.cli import main
+    from models.classifier import Classifier
+
+    _write_csv(tmp_path / "train.csv", _labeled_rows(240))
+    (tmp_path / "config.yaml").write_text(
+        f"name: tiny\nbase_model: {tiny_hf_model}\nepochs: 1\nbatch_size: 16\nmax_length: 32\n"
+        "stages: both\nthreads: 1\nsources:\n  - {name: mine, format: labeled, path: train.csv}\n")
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(tmp_path / "config.yaml"), "--out", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    for variant in ("one_stage", "two_stage"):
+        test = metrics[variant]["test"]
+        assert set(test["binary"]) >= {"precision", "recall", "f1", "auc"}
+        assert set(test["categories"]) == set(CATEGORIES)
+        assert sum(map(sum, test["confusion"]["matrix"])) == test["rows"]
+    assert "One stage vs two stages" in (run / "report.md").read_text()
+    assert (run / "one_stage" / "train_log.json").is_file()
+
+    out = tmp_path / "model"
+    assert main(["export", "--run", str(run), "--out", str(out), "--max-length", "32"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["parity"]["rows"] == test["rows"]
+    assert abs(config["parity"]["f1_difference"]) <= 0.05
+    assert config["threshold"] == metrics["one_stage"]["threshold"]
+    card = (out / "README.md").read_text()
+    assert "int8 ONNX vs fp32 PyTorch" in card and "mine" in card
+    verdicts = Classifier(out).classify(["you are an idiot 3", "gg wp 2"])
+    assert len(verdicts) == 2
+
+
+def test_evaluate_reports_metrics_for_a_model_on_labeled_data(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from client.cli import main
+
+    data = _write_csv(tmp_path / "eval.csv", _labeled_rows(40))
+    assert main(["evaluate", str(data), "--model", str(tiny_model_dir), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["rows"] == 40
+    assert metrics["binary"]["support_toxic"] == 20
