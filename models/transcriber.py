@@ -105,15 +105,20 @@ class Transcriber:
         self.beam_size = beam_size
         self.vad = vad
 
-    def transcribe(self, audio: np.ndarray, offset: float = 0.0) -> Iterator[Segment]:
-        """Segments of 16 kHz mono float32 audio, timed from offset seconds."""
+    def transcribe(
+        self, audio: np.ndarray, offset: float = 0.0, vad: bool | None = None
+    ) -> Iterator[Segment]:
+        """Segments of 16 kHz mono float32 audio, timed from offset seconds.
+
+        vad=False skips voice activity detection, for audio already cut at pauses (live).
+        """
         if audio.size == 0:
             return
         segments, _ = self._model.transcribe(
             audio,
             language=self.language,
             beam_size=self.beam_size,
-            vad_filter=self.vad,
+            vad_filter=self.vad if vad is None else vad,
             vad_parameters={"min_silence_duration_ms": 700, "speech_pad_ms": 300},
             word_timestamps=True,
             # both hints together fixed "uninstall" and "noob" where either alone did not

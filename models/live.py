@@ -1,0 +1,378 @@
+"""Live voice moderation: capture a microphone at 16 kHz, cut utterances at pauses with the
+Silero VAD, and transcribe and classify each one in a worker thread as soon as it ends.
+
+The audio goes to a WAV file whose header is rewritten after every block, and each classified
+excerpt to a JSON Lines file beside it, both flushed as they go: stopping, or a crash, leaves a
+playable recording and the verdicts so far, reviewable later like a recorded session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.audio import SAMPLE_RATE
+from models.classifier import Classifier
+from models.transcriber import Transcriber
+from models.voice import Finding, segment_excerpts
+
+FRAME = 512  # Silero VAD's window at 16 kHz (32 ms)
+_CONTEXT = 64
+
+
+class LiveError(RuntimeError):
+    """Live capture cannot start or run; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    index: int
+    start: float  # seconds into the session recording
+    end: float
+    findings: tuple[Finding, ...]
+    latency: float  # seconds from the end of speech to the verdicts, pause detection included
+    processing: float  # seconds spent transcribing and classifying
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    recording: Path
+    excerpts_file: Path
+    utterances: tuple[Utterance, ...]
+    seconds: float  # of audio recorded
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for u in self.utterances for f in u.findings)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [u.latency for u in self.utterances]
+
+
+class WavWriter:
+    """16-bit mono WAV written as it goes; the header is valid after every write()."""
+
+    def __init__(self, path: str | os.PathLike[str], rate: int = SAMPLE_RATE) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.rate = rate
+        self.frames = 0
+        self._file = open(self.path, "wb")  # noqa: SIM115 - kept open for the session
+        self._file.write(self._header(0))
+        self._file.flush()
+
+    def _header(self, data_bytes: int) -> bytes:
+        return (
+            b"RIFF"
+            + struct.pack("<I", 36 + data_bytes)
+            + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, self.rate, self.rate * 2, 2, 16)
+            + b"data"
+            + struct.pack("<I", data_bytes)
+        )
+
+    def write(self, samples: np.ndarray) -> None:
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+        self._file.write(pcm.tobytes())
+        self.frames += pcm.shape[0]
+        end = self._file.tell()
+        data_bytes = self.frames * 2
+        self._file.seek(4)
+        self._file.write(struct.pack("<I", 36 + data_bytes))
+        self._file.seek(40)
+        self._file.write(struct.pack("<I", data_bytes))
+        self._file.seek(end)
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+class StreamingVad:
+    """Silero VAD over a stream: speech probability of each 32 ms frame, state carried along."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self._session = get_vad_model().session
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(_CONTEXT, dtype=np.float32)
+
+    def __call__(self, frame: np.ndarray) -> float:
+        window = np.concatenate([self._context, frame.astype(np.float32)])[None, :]
+        out, self._h, self._c = self._session.run(
+            None, {"input": window, "h": self._h, "c": self._c}
+        )
+        self._context = frame[-_CONTEXT:].astype(np.float32)
+        return float(np.asarray(out).reshape(-1)[0])
+
+
+@dataclass
+class _Pending:
+    audio: np.ndarray
+    start: float
+    end: float
+    ended_at: float  # monotonic clock when the last speech frame arrived
+
+
+@dataclass
+class UtteranceCutter:
+    """Cuts a stream of samples into utterances: speech followed by min_silence of pause.
+
+    push() takes any number of samples and returns the utterances that ended inside them.
+    """
+
+    min_silence: float = 0.5
+    min_speech: float = 0.25
+    max_utterance: float = 20.0
+    pre_roll: float = 0.2
+    threshold: float = 0.5
+    neg_threshold: float = 0.35
+    vad: StreamingVad = field(default_factory=StreamingVad)
+
+    def __post_init__(self) -> None:
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._frames_seen = 0  # frames consumed so far
+        self._speech: list[np.ndarray] = []
+        self._speech_start = 0  # frame index
+        self._last_speech = 0  # frame index of the last speech frame
+        self._speech_frames = 0
+        self._last_speech_clock = 0.0
+        self._pre: list[np.ndarray] = []
+
+    @property
+    def in_speech(self) -> bool:
+        return bool(self._speech)
+
+    def push(self, samples: np.ndarray, now: float | None = None) -> list[_Pending]:
+        now = time.monotonic() if now is None else now
+        self._buffer = np.concatenate([self._buffer, samples.astype(np.float32)])
+        out: list[_Pending] = []
+        usable = (self._buffer.shape[0] // FRAME) * FRAME
+        frames, self._buffer = self._buffer[:usable], self._buffer[usable:]
+        silence_frames = int(self.min_silence * SAMPLE_RATE / FRAME)
+        max_frames = int(self.max_utterance * SAMPLE_RATE / FRAME)
+        pre_frames = max(1, int(self.pre_roll * SAMPLE_RATE / FRAME))
+        for frame in frames.reshape(-1, FRAME):
+            index = self._frames_seen
+            self._frames_seen += 1
+            p = self.vad(frame)
+            if not self._speech:
+                self._pre = [*self._pre[-(pre_frames - 1) :], frame] if pre_frames > 1 else [frame]
+                if p >= self.threshold:
+                    self._speech = list(self._pre)
+                    self._speech_start = index - len(self._pre) + 1
+                    self._last_speech = index
+                    self._speech_frames = 1
+                    self._last_speech_clock = now
+                    self._pre = []
+                continue
+            self._speech.append(frame)
+            if p >= self.neg_threshold:
+                self._last_speech = index
+                self._last_speech_clock = now
+                if p >= self.threshold:
+                    self._speech_frames += 1
+            if index - self._last_speech >= silence_frames or len(self._speech) >= max_frames:
+                done = self._close()
+                if done:
+                    out.append(done)
+        return out
+
+    def flush(self, now: float | None = None) -> _Pending | None:
+        """The utterance in progress, cut where it is (at stop)."""
+        if not self._speech:
+            return None
+        if now is not None:
+            self._last_speech_clock = now
+        return self._close()
+
+    def _close(self) -> _Pending | None:
+        keep = self._last_speech - self._speech_start + 1 + 3  # 96 ms of tail
+        audio = np.concatenate(self._speech[:keep])
+        speech_frames = self._speech_frames
+        start = self._speech_start * FRAME / SAMPLE_RATE
+        self._speech = []
+        self._pre = []
+        if speech_frames * FRAME / SAMPLE_RATE < self.min_speech:
+            return None
+        return _Pending(audio, start, start + audio.shape[0] / SAMPLE_RATE, self._last_speech_clock)
+
+
+class LiveSession:
+    """A running live capture. start(), then stop() returns what was heard.
+
+    on_utterance is called from the worker thread for every utterance with words in it; the
+    caller's thread is never blocked by transcription. Verdicts are also put on self.results.
+    """
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        classifier: Classifier,
+        recording: str | os.PathLike[str],
+        device: int | str | None = None,
+        speaker: str = "mic",
+        on_utterance: Callable[[Utterance], None] | None = None,
+        min_silence: float = 0.5,
+        block_seconds: float = 0.1,
+    ) -> None:
+        self.transcriber = transcriber
+        self.classifier = classifier
+        self.recording = Path(recording)
+        self.excerpts_file = self.recording.with_suffix(".jsonl")
+        self.device = device
+        self.speaker = speaker
+        self.on_utterance = on_utterance
+        self.block = int(block_seconds * SAMPLE_RATE)
+        self.cutter = UtteranceCutter(min_silence=min_silence)
+        self.results: queue.Queue[Utterance] = queue.Queue()
+        self.errors: list[str] = []
+        self._audio: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue()
+        self._work: queue.Queue[_Pending | None] = queue.Queue()
+        self._utterances: list[Utterance] = []
+        self._stream = None
+        self._threads: list[threading.Thread] = []
+        self._writer: WavWriter | None = None
+        self._jsonl = None
+        self._overflows = 0
+
+    # --- capture -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        import sounddevice as sd
+
+        self._writer = WavWriter(self.recording)
+        self._jsonl = open(self.excerpts_file, "w", encoding="utf-8")  # noqa: SIM115
+        self._threads = [
+            threading.Thread(target=self._segment_loop, name="live-vad", daemon=True),
+            threading.Thread(target=self._work_loop, name="live-whisper", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        try:
+            self._stream = sd.InputStream(
+                samplerate=SAMPLE_RATE,
+                channels=1,
+                dtype="float32",
+                device=self.device,
+                blocksize=self.block,
+                callback=self._on_audio,
+            )
+            self._stream.start()
+        except Exception as exc:  # PortAudioError, ValueError for a bad device
+            self._audio.put(None)
+            self._join()
+            raise LiveError(f"cannot open the microphone {self.device!r}: {exc}") from exc
+
+    def _on_audio(self, indata, frames, time_info, status) -> None:
+        # PortAudio's thread: copy and hand over, nothing else
+        if status and status.input_overflow:
+            self._overflows += 1
+        self._audio.put((indata[:, 0].copy(), time.monotonic()))
+
+    def stop(self, timeout: float = 120.0) -> LiveResult:
+        """Stop capture, finish the utterances already heard, and close the files."""
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+        self._audio.put(None)
+        self._join(timeout)
+        seconds = self._writer.frames / SAMPLE_RATE if self._writer else 0.0
+        return LiveResult(self.recording, self.excerpts_file, tuple(self._utterances), seconds)
+
+    def _join(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        if self._writer:
+            self._writer.close()
+        if self._jsonl and not self._jsonl.closed:
+            self._jsonl.close()
+
+    def __enter__(self) -> LiveSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- threads -----------------------------------------------------------------------
+
+    def _segment_loop(self) -> None:
+        try:
+            while (item := self._audio.get()) is not None:
+                samples, arrived = item
+                self._writer.write(samples)
+                for pending in self.cutter.push(samples, arrived):
+                    self._work.put(pending)
+            last = self.cutter.flush(time.monotonic())
+            if last is not None:
+                self._work.put(last)
+        except Exception as exc:  # keep the worker able to finish what it has
+            self.errors.append(f"capture stopped: {exc}")
+        finally:
+            self._work.put(None)
+
+    def _work_loop(self) -> None:
+        while (pending := self._work.get()) is not None:
+            try:
+                self._process(pending)
+            except Exception as exc:
+                self.errors.append(f"utterance at {pending.start:.1f} s failed: {exc}")
+
+    def _process(self, pending: _Pending) -> None:
+        began = time.monotonic()
+        pieces = []
+        for segment in self.transcriber.transcribe(pending.audio, offset=pending.start, vad=False):
+            pieces.extend(segment_excerpts(segment, self.speaker, len(self._utterances)))
+        verdicts = self.classifier.classify([e for e, _ in pieces]) if pieces else []
+        done = time.monotonic()
+        findings = tuple(
+            Finding(e, v, w, str(self.recording), None)
+            for (e, w), v in zip(pieces, verdicts, strict=True)
+        )
+        utterance = Utterance(
+            index=len(self._utterances),
+            start=pending.start,
+            end=pending.end,
+            findings=findings,
+            latency=done - pending.ended_at,
+            processing=done - began,
+        )
+        if not findings:
+            return
+        self._utterances.append(utterance)
+        for finding in findings:
+            record = {
+                "speaker": finding.speaker,
+                "start": finding.start,
+                "end": finding.end,
+                "text": finding.text,
+                "flagged": finding.toxic,
+                **finding.verdict.to_json(),
+                "latency": round(utterance.latency, 3),
+            }
+            self._jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._jsonl.flush()
+        self.results.put(utterance)
+        if self.on_utterance:
+            self.on_utterance(utterance)
