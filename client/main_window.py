@@ -1,0 +1,235 @@
+"""The main window: Live, Sessions and Text screens in tabs, menus for opening, exporting and
+settings, and a status bar saying what the models are doing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+)
+
+from client.settings import Settings, save_settings
+from client.store import Store
+from client.widgets.sessions_view import SessionsView
+from client.widgets.text_view import TextView
+from client.workers import ClassifierService, ScanQueue, VoiceScan, run_task
+from models.taxonomy import Taxonomy
+
+SHORTCUTS = """<table cellspacing=4>
+<tr><td><b>N</b> / <b>J</b></td><td>next flagged excerpt</td></tr>
+<tr><td><b>P</b> / <b>K</b></td><td>previous flagged excerpt</td></tr>
+<tr><td><b>C</b></td><td>confirm the model's category</td></tr>
+<tr><td><b>F</b> / <b>X</b></td><td>dismiss as a false positive</td></tr>
+<tr><td><b>R</b></td><td>relabel to the category chosen beside Relabel</td></tr>
+<tr><td><b>Space</b> / <b>Enter</b></td><td>play the excerpt (Sessions)</td></tr>
+<tr><td><b>Ctrl+Z</b></td><td>undo the last decision in this session</td></tr>
+<tr><td><b>Ctrl+Enter</b></td><td>check the text (Text)</td></tr>
+<tr><td><b>Ctrl+1/2/3</b></td><td>Live, Sessions, Text</td></tr>
+</table><p>Single keys work while the excerpt table has the focus.</p>"""
+
+
+class MainWindow(QMainWindow):
+    model_ready = Signal()
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        settings_path: Path | None = None,
+        load_model: bool = True,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.settings_path = settings_path
+        self.taxonomy = Taxonomy()
+        self.setWindowTitle("modlens")
+        self.resize(1280, 800)
+
+        self.classifier_service = ClassifierService(self)
+        self.classifier_service.ready.connect(self._on_model_ready)
+        self.classifier_service.failed.connect(self._on_model_failed)
+        self.scan = VoiceScan(self.classifier_service, lambda: self.settings)
+        self.queue = ScanQueue(store, self.scan, self)
+
+        moderator = lambda: self.settings.moderator  # noqa: E731
+        self.sessions_view = SessionsView(store, self.taxonomy, self.queue, moderator)
+        self.text_view = TextView(
+            store, self.taxonomy, lambda: self.classifier_service.classifier, moderator
+        )
+        self.tabs = QTabWidget()
+        self.live_view = self._make_live_view(moderator)
+        if self.live_view is not None:
+            self.tabs.addTab(self.live_view, "&Live")
+        self.tabs.addTab(self.sessions_view, "&Sessions")
+        self.tabs.addTab(self.text_view, "&Text")
+        self.tabs.setCurrentWidget(self.sessions_view)
+        self.setCentralWidget(self.tabs)
+
+        self.model_status = QLabel("Classifier: not loaded")
+        self.statusBar().addPermanentWidget(self.model_status)
+        for view in (self.sessions_view, self.text_view, self.live_view):
+            if view is not None:
+                view.status.connect(self.show_message)
+        self.sessions_view.open_text_session.connect(self.show_text_session)
+        self.text_view.session_created.connect(
+            lambda _id: self.sessions_view.refresh_sessions(select=self.sessions_view.session_id)
+        )
+        self._build_menus()
+        if load_model:
+            # after the first paint: the window is up before any model work starts
+            QTimer.singleShot(0, self.load_model)
+
+    def _make_live_view(self, moderator):
+        try:
+            from client.widgets.live_view import LiveView
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(("client.widgets.live_view", "models.live")):
+                return None
+            raise
+        return LiveView(self.store, self.taxonomy, self.classifier_service, self, moderator)
+
+    # --- menus ------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open recordings…", "Ctrl+O", self._open_recordings)
+        self._action(file_menu, "Open &chat log…", "Ctrl+Shift+O", self._open_chat)
+        file_menu.addSeparator()
+        self._action(file_menu, "Export &report…", "Ctrl+E", self.export_report)
+        self._action(file_menu, "Export &training data…", "Ctrl+Shift+E", self.export_training)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Settings…", "Ctrl+,", self.open_settings)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        for number in range(self.tabs.count()):
+            name = self.tabs.tabText(number).replace("&", "")
+            self._action(
+                view_menu,
+                name,
+                f"Ctrl+{number + 1}",
+                lambda n=number: self.tabs.setCurrentIndex(n),
+            )
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)
+
+    def _action(self, menu, text, keys, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- models -----------------------------------------------------------------------------
+
+    def load_model(self) -> None:
+        self.model_status.setText("Classifier: loading…")
+        self.classifier_service.load(self.settings)
+
+    def _on_model_ready(self, classifier) -> None:
+        self.taxonomy = Taxonomy(tuple(classifier.labels))
+        for view in (self.sessions_view, self.text_view, self.live_view):
+            if view is not None:
+                view.set_taxonomy(self.taxonomy)
+        name = Path(classifier.path).name
+        self.model_status.setText(f"Classifier: {name} ({len(classifier.labels) - 1} categories)")
+        self.model_ready.emit()
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_status.setText("Classifier: not available")
+        self.show_message(f"The classifier could not be loaded: {message} (see Settings)")
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+
+    def show_text_session(self, session_id: int) -> None:
+        self.tabs.setCurrentWidget(self.text_view)
+        self.text_view.show_session(session_id)
+
+    def _open_recordings(self) -> None:
+        self.tabs.setCurrentWidget(self.sessions_view)
+        self.sessions_view.choose_files()
+
+    def _open_chat(self) -> None:
+        self.tabs.setCurrentWidget(self.text_view)
+        self.text_view.choose_file()
+
+    def current_session_id(self) -> int | None:
+        view = self.tabs.currentWidget()
+        review = getattr(view, "review", None)
+        return review.session_id if review is not None else None
+
+    def export_report(self) -> None:
+        from client.widgets.report_dialog import ReportDialog
+
+        session_id = self.current_session_id()
+        if session_id is None:
+            self.show_message("Open a session first: its report is what gets exported.")
+            return
+        dialog = ReportDialog(self.store, session_id, self)
+        dialog.exported.connect(self.show_message)
+        dialog.open()
+
+    def export_training(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "Export decisions as training data",
+                "decisions.csv",
+                "CSV text,label (*.csv);;JSON Lines (*.jsonl)",
+            )
+        if not path:
+            return
+
+        def done(count: int) -> None:
+            self.show_message(f"Exported {count} decided excerpts to {path}.")
+
+        def failed(message: str) -> None:
+            QMessageBox.warning(self, "Export failed", f"{path} could not be written: {message}")
+
+        run_task(lambda: self.store.export_training(path), done, failed, self)
+
+    def open_settings(self) -> None:
+        from client.widgets.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.taxonomy, parent=self)
+        if dialog.exec():
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, settings: Settings) -> None:
+        reload = (settings.model_dir, settings.thresholds) != (
+            self.settings.model_dir,
+            self.settings.thresholds,
+        )
+        self.settings = settings
+        try:
+            save_settings(settings, self.settings_path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Settings not saved", f"Settings could not be saved: {exc}")
+        if reload:
+            self.load_model()
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(SHORTCUTS)
+        box.open()
+
+    def closeEvent(self, event) -> None:
+        if self.live_view is not None:
+            self.live_view.stop()
+        # a file cut off mid-scan stays 'scanning' in the store and is offered again next time
+        self.queue.shutdown()
+        super().closeEvent(event)

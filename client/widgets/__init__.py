@@ -1,0 +1,1 @@
+"""One module per screen or reusable widget of the desktop app."""

@@ -1,0 +1,355 @@
+"""The Text screen: paste text or open a chat log, check it, and see the toxic messages
+highlighted in place in their category's colour with the category named beside them.
+
+Each check is kept as a text session in the store, so decisions on its excerpts are saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QKeySequence, QPainter, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.store import Store, StoredExcerpt
+from client.widgets.excerpt_table import effective_label, is_flagged, tint
+from client.widgets.review_pane import ReviewPane
+from client.workers import run_task
+from models.taxonomy import Taxonomy
+
+CHAT_FILTER = "Chat logs and text (*.txt *.log *.csv *.tsv *.json *.jsonl *.ndjson);;All files (*)"
+
+
+class HighlightedText(QPlainTextEdit):
+    """A plain text editor that tints flagged spans and paints their category beside them."""
+
+    tag_clicked = Signal(int)  # excerpt id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._tags: list[tuple[int, int, int, str, str]] = []  # start, end, id, text, colour
+        self._tag_rects: list[tuple[QRect, int]] = []
+
+    def set_highlights(self, spans: list[tuple[int, int, int, str, str]]) -> None:
+        """spans: (start, end, excerpt id, tag text, colour) in character offsets."""
+        self._tags = spans
+        selections = []
+        length = self.document().characterCount() - 1
+        for start, end, _, tag, colour in spans:
+            if start >= end or end > length:
+                continue
+            selection = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            selection.format.setBackground(tint(colour, 0.45))
+            selection.format.setForeground(QColor("#000000"))
+            selection.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
+            selection.format.setUnderlineColor(QColor(colour))
+            selection.format.setToolTip(tag)
+            selections.append(selection)
+        self.setExtraSelections(selections)
+        self.viewport().update()
+
+    def clear_highlights(self) -> None:
+        self.set_highlights([])
+
+    def tags(self) -> list[str]:
+        return [tag for *_, tag, _ in self._tags]
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._tags:
+            return
+        painter = QPainter(self.viewport())
+        metrics = QFontMetrics(self.font())
+        pad = max(2, metrics.height() // 6)
+        width = self.viewport().width()
+        self._tag_rects = []
+        length = self.document().characterCount() - 1
+        for _start, end, excerpt_id, tag, colour in self._tags:
+            if end > length:
+                continue
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(end)
+            at = self.cursorRect(cursor)
+            if at.bottom() < 0 or at.top() > self.viewport().height():
+                continue
+            text_width = metrics.horizontalAdvance(tag) + 2 * pad
+            x = at.right() + 2 * pad
+            y = at.top()
+            if x + text_width > width:  # no room after the text: right edge, over the line
+                x = max(0, width - text_width - pad)
+            rect = QRect(x, y, text_width, at.height())
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(colour))
+            painter.drawRoundedRect(rect, pad, pad)
+            painter.setPen(QColor("#ffffff") if _dark(colour) else QColor("#000000"))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, tag)
+            self._tag_rects.append((rect, excerpt_id))
+        painter.end()
+
+    def mousePressEvent(self, event) -> None:
+        for rect, excerpt_id in self._tag_rects:
+            if rect.contains(event.position().toPoint()):
+                self.tag_clicked.emit(excerpt_id)
+                return
+        super().mousePressEvent(event)
+
+
+def _dark(colour: str) -> bool:
+    c = QColor(colour)
+    return 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() < 150
+
+
+class TextView(QWidget):
+    status = Signal(str)
+    session_created = Signal(int)
+
+    def __init__(
+        self,
+        store: Store,
+        taxonomy: Taxonomy,
+        classifier: Callable[[], object | None],
+        moderator: Callable[[], str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.taxonomy = taxonomy
+        self.classifier = classifier
+        self._checking = False
+        self._fmt = "auto"
+        self._title = "Pasted text"
+
+        self.editor = HighlightedText()
+        self.editor.setPlaceholderText(
+            "Paste chat or text here, or open a chat log: plain text, [hh:mm] name: message, "
+            "CSV or JSON. Then press Check (Ctrl+Enter)."
+        )
+        self.editor.setAccessibleName("Text to check")
+        self.open_button = QPushButton("&Open chat log…")
+        self.check_button = QPushButton("Chec&k")
+        self.check_button.setShortcut(QKeySequence("Ctrl+Return"))
+        self.check_button.setToolTip("Classify every message (Ctrl+Enter)")
+        self.check_button.setDefault(True)
+        self.clear_button = QPushButton("Clear")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Text check status")
+        self.counts = QLabel()
+        self.counts.setWordWrap(True)
+        self.counts.setTextFormat(Qt.TextFormat.RichText)
+
+        self.review = ReviewPane(store, taxonomy, moderator)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.check_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.editor, 1)
+        left_layout.addWidget(self.counts)
+        left_layout.addWidget(self.message)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.review)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.open_button.clicked.connect(self.choose_file)
+        self.check_button.clicked.connect(self.check)
+        self.clear_button.clicked.connect(self.clear)
+        self.editor.textChanged.connect(self._on_edited)
+        self.editor.tag_clicked.connect(self.review.table.select_excerpt)
+        self.review.decisions_changed.connect(self._show_results)
+        self.review.current_changed.connect(self._on_current)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def set_taxonomy(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.review.set_taxonomy(taxonomy)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open chat log", "", CHAT_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> None:
+        """Load a chat log into the editor and check it; unreadable files get a message."""
+        from models.excerpts import ExcerptError, decode_bytes
+
+        path = Path(path)
+        try:
+            if path.stat().st_size > 50_000_000:
+                raise ExcerptError(f"{path.name} is larger than 50 MB.")
+            text = decode_bytes(path.read_bytes(), name=path.name)
+        except (OSError, ExcerptError) as exc:
+            self._say(f"Could not open {path.name}: {getattr(exc, 'strerror', None) or exc}")
+            return
+        self.editor.setPlainText(text)
+        extension = path.suffix.lower()
+        self._fmt = {
+            ".csv": "csv",
+            ".tsv": "csv",
+            ".json": "json",
+            ".jsonl": "jsonl",
+            ".ndjson": "jsonl",
+            ".txt": "text",
+            ".log": "text",
+        }.get(extension, "auto")
+        self._title = path.name
+        self.check()
+
+    def clear(self) -> None:
+        self.editor.clear()
+        self.review.load_session(None)
+        self.counts.clear()
+        self._say("")
+
+    def check(self) -> None:
+        """Split the text into excerpts and classify them on the thread pool."""
+        from models.excerpts import ExcerptError, excerpts_from_text
+
+        text = self.editor.toPlainText()
+        if not text.strip():
+            self._say("Nothing to check: paste some text or open a chat log first.")
+            return
+        classifier = self.classifier()
+        if classifier is None:
+            self._say("The classifier is still loading; Check again in a moment.")
+            return
+        if self._checking:
+            return
+        try:
+            excerpts = excerpts_from_text(text, self._fmt)
+        except ExcerptError as exc:
+            self._say(f"The text could not be read: {exc}")
+            return
+        if not excerpts:
+            self._say("No messages found in the text.")
+            return
+        self._checking = True
+        self.check_button.setEnabled(False)
+        self._say(f"Checking {len(excerpts)} messages…")
+        title = self._title if self._title != "Pasted text" else _title_of(text)
+
+        def work() -> list[StoredExcerpt]:
+            verdicts = classifier.classify(excerpts)
+            session = self.store.create_session("text", title, source_text=text)
+            return self.store.add_excerpts(session.id, excerpts, verdicts)
+
+        run_task(work, lambda stored: self._checked(text, stored), self._failed, self)
+
+    def show_session(self, session_id: int) -> None:
+        """Reopen a text session from the store: its text, highlights and decisions."""
+        session = self.store.session(session_id)
+        if session is None:
+            return
+        self.editor.blockSignals(True)
+        self.editor.setPlainText(session.source_text or "")
+        self.editor.blockSignals(False)
+        self.review.load_session(session_id)
+        self._show_results()
+
+    # --- results ----------------------------------------------------------------------------
+
+    def _checked(self, text: str, stored: list[StoredExcerpt]) -> None:
+        self._checking = False
+        self.check_button.setEnabled(True)
+        if not stored:
+            return
+        if self.editor.toPlainText() != text:
+            self._say("The text changed while it was being checked; press Check again.")
+        session_id = stored[0].session_id
+        self.review.load_session(session_id)
+        self._show_results()
+        flagged = sum(self.review.table.flagged_counts().values())
+        self._say(f"Checked {len(stored)} messages: {flagged} flagged.")
+        self.review.table.next_flagged()
+        self.session_created.emit(session_id)
+
+    def _failed(self, message: str) -> None:
+        self._checking = False
+        self.check_button.setEnabled(True)
+        self._say(f"The check failed: {message}")
+
+    def _show_results(self) -> None:
+        table = self.review.table
+        spans = []
+        for excerpt in table.model.excerpts():
+            decision = table.model.decision_for(excerpt.id)
+            if not is_flagged(excerpt, decision):
+                continue
+            label = effective_label(excerpt, decision)
+            tag = f"{self.taxonomy.display_name(label)} {excerpt.score:.0%}"
+            colour = self._colour(label)
+            spans.append((excerpt.start, excerpt.end, excerpt.id, tag, colour))
+        self.editor.blockSignals(True)
+        self.editor.set_highlights(spans)
+        self.editor.blockSignals(False)
+        counts = table.flagged_counts()
+        if counts:
+            parts = [
+                f'<span style="background:{tint(self._colour(k), 0.45).name()};color:#000">'
+                f"&nbsp;{self.taxonomy.display_name(k)}: {v}&nbsp;</span>"
+                for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+            ]
+            self.counts.setText("Flagged per category: " + " ".join(parts))
+        else:
+            self.counts.setText("No toxic messages found.")
+
+    def _colour(self, label: str) -> str:
+        try:
+            return self.taxonomy.colour(label)
+        except KeyError:
+            return "#607d8b"
+
+    def _on_current(self, excerpt: StoredExcerpt | None) -> None:
+        if excerpt is None or excerpt.end <= excerpt.start:
+            return
+        cursor = self.editor.textCursor()
+        if excerpt.end <= self.editor.document().characterCount() - 1:
+            cursor.setPosition(excerpt.start)
+            self.editor.setTextCursor(cursor)
+            self.editor.ensureCursorVisible()
+
+    def _on_edited(self) -> None:
+        if self.editor.tags():
+            self.editor.clear_highlights()
+            self.counts.setText("The text changed: press Check to classify it again.")
+        if not self._checking:
+            self._title = "Pasted text"
+            self._fmt = "auto"
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        if text:
+            self.status.emit(text)
+
+
+def _title_of(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (first[:40] + "…") if len(first) > 40 else first or "Pasted text"
