@@ -78,21 +78,22 @@ def load_models(args: argparse.Namespace):
     from models.classifier import Classifier
     from models.transcriber import Transcriber
 
+    words = [w for w in (args.vocabulary or "").split(",") if w.strip()]
+    transcriber = Transcriber(
+        args.whisper, language=args.language, vocabulary=words, threads=args.threads
+    )
     classifier = Classifier(args.model)
     if args.threshold is not None:
         classifier.set_thresholds(
             {"toxic": args.threshold, **dict.fromkeys(classifier.labels[1:], args.threshold)}
         )
-    words = [w for w in (args.vocabulary or "").split(",") if w.strip()]
-    transcriber = Transcriber(
-        args.whisper, language=args.language, vocabulary=words, threads=args.threads
-    )
     return transcriber, classifier
 
 
-def use_colour(choice: str, stream=sys.stdout) -> bool:
+def use_colour(choice: str, stream=None) -> bool:
     if choice != "auto":
         return choice == "always"
+    stream = stream or sys.stdout
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
@@ -126,9 +127,9 @@ def table_header(colour: bool) -> str:
 class ProgressBar:
     """One line per track on standard error, redrawn in place on a terminal."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.last_line = ""
         self.started = time.monotonic()
         self.current = None
