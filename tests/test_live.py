@@ -1,0 +1,175 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+
+import numpy as np
+import pytest
+
+from models.audio import read_audio
+from models.live import LiveSession, UtteranceCutter, WavWriter
+from tests.voice_fixtures import (
+    CLEAN,
+    RATE,
+    RUDE,
+    layout,
+    needs_espeak,
+    noise,
+    speech,
+    tiny_transcriber,
+    write_wav,
+)
+
+
+@needs_espeak
+def test_utterances_are_cut_at_pauses_not_inside_words():
+    rude, clean = speech(RUDE), speech(CLEAN)
+    audio = layout((1.0, rude), (6.0, clean), length=10)
+    audio[int(8.5 * RATE) : int(8.5 * RATE) + 80] = 0.5  # a 5 ms click is not an utterance
+    cutter = UtteranceCutter(min_silence=0.5)
+    cut = []
+    for i in range(0, len(audio), 1600):  # 100 ms blocks, as a sound card delivers them
+        cut += cutter.push(audio[i : i + 1600])
+    assert len(cut) == 2
+    assert cut[0].start == pytest.approx(1.0, abs=0.3)
+    assert cut[0].end == pytest.approx(1.0 + len(rude) / RATE, abs=0.3)
+    assert cut[1].start == pytest.approx(6.0, abs=0.3)
+    assert cut[1].end == pytest.approx(6.0 + len(clean) / RATE, abs=0.3)
+    assert cutter.flush() is None
+
+
+@needs_espeak
+def test_a_long_monologue_is_cut_at_the_maximum_length():
+    talk = np.concatenate([speech(RUDE)] * 4)
+    cutter = UtteranceCutter(max_utterance=5.0)
+    cut = cutter.push(talk)
+    assert cut and all(c.end - c.start <= 5.1 for c in cut)
+    rest = cutter.flush()
+    assert rest is not None and rest.end <= len(talk) / RATE + 0.1
+
+
+def test_the_session_recording_is_playable_before_it_is_closed(tmp_path):
+    writer = WavWriter(tmp_path / "rec.wav")
+    writer.write(noise(0.5, level=0.1))
+    writer.write(noise(0.25, level=0.1, seed=1))
+    # as if the process died now: the file on disk is already a complete WAV
+    with wave.open(str(tmp_path / "rec.wav")) as handle:
+        assert handle.getnframes() == int(0.75 * RATE)
+        assert (handle.getframerate(), handle.getnchannels()) == (RATE, 1)
+    assert len(read_audio(tmp_path / "rec.wav")) == int(0.75 * RATE)
+    writer.close()
+
+
+@pytest.fixture
+def virtual_mic(tmp_path):
+    """A private PulseAudio daemon with a null sink whose monitor is the default microphone."""
+    if not (shutil.which("pulseaudio") and shutil.which("pactl") and shutil.which("paplay")):
+        pytest.skip("pulseaudio is not installed: bash packaging/system-deps.sh")
+    runtime = tempfile.mkdtemp(prefix="modlens-pulse-")
+    os.chmod(runtime, 0o700)
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER")}
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+    os.environ.pop("PULSE_SERVER", None)
+    daemon = subprocess.Popen(
+        [
+            "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
+            "--use-pid-file=no", "-L", "module-native-protocol-unix auth-anonymous=1",
+            "-L", f"module-null-sink sink_name=vspk rate={RATE} channels=1",
+            "-L", "module-remap-source master=vspk.monitor source_name=vmic",
+            "-L", "module-always-sink",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "pulse.log", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    keeper = None
+    try:
+        for _ in range(50):
+            if subprocess.run(["pactl", "info"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(
+                "the PulseAudio daemon did not start: " + (tmp_path / "pulse.log").read_text()
+            )
+        subprocess.run(["pactl", "set-default-sink", "vspk"], check=True)
+        subprocess.run(["pactl", "set-default-source", "vmic"], check=True)
+        # without a reader on the monitor the null sink sleeps and drops the first second or two
+        keeper = subprocess.Popen(
+            ["parec", "--latency-msec=20", "-d", "vspk.monitor", "--raw"],
+            stdout=subprocess.DEVNULL,
+        )
+        if "sounddevice" in sys.modules:  # PortAudio lists devices once; list them again
+            import sounddevice
+
+            sounddevice._terminate()
+            sounddevice._initialize()
+
+        def play(path):
+            subprocess.run(["paplay", "--device=vspk", str(path)], check=True)
+
+        yield play
+    finally:
+        for process in (keeper, daemon):
+            if process is not None:
+                process.terminate()
+                process.wait(5)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@needs_espeak
+def test_live_capture_through_a_virtual_microphone(virtual_mic, tmp_path, tiny_model_dir):
+    from models.classifier import Classifier
+
+    words = write_wav(tmp_path / "said.wav", layout((0.2, speech(RUDE)), (4.2, speech(CLEAN))))
+    heard, threads = [], set()
+
+    def on_utterance(utterance):
+        threads.add(threading.current_thread().name)
+        heard.append(utterance)
+
+    session = LiveSession(
+        tiny_transcriber(),
+        Classifier(tiny_model_dir),
+        tmp_path / "live.wav",
+        device="default",
+        on_utterance=on_utterance,
+    )
+    began = time.monotonic()
+    session.start()
+    assert time.monotonic() - began < 2.0, "start() must not wait for the models"
+    time.sleep(1.0)
+    virtual_mic(words)
+    deadline = time.monotonic() + 60
+    while len(heard) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # mid-session the recording is already playable, as it would be after a crash
+    assert len(read_audio(tmp_path / "live.wav")) > 5 * RATE
+    result = session.stop()
+
+    assert threads == {"live-whisper"}, "verdicts come from the worker, not the caller"
+    texts = [" ".join(f.text.lower() for f in u.findings) for u in result.utterances]
+    assert len(texts) == 2, texts
+    assert "idiot" in texts[0] and "round" in texts[1]
+    # times point into the recording: the speech is there, silence before it
+    recorded = read_audio(result.recording)
+    first = result.utterances[0]
+    assert np.abs(recorded[int(first.start * RATE) : int(first.end * RATE)]).max() > 0.05
+    before = recorded[: max(0, int((first.start - 0.25) * RATE))]
+    assert before.size == 0 or np.abs(before).max() < 0.02
+    gap = result.utterances[1].start - first.start
+    assert gap == pytest.approx(4.0, abs=0.4)
+    assert all(0 < u.latency < 30 and u.processing <= u.latency + 0.01 for u in result.utterances)
+    lines = result.excerpts_file.read_text().splitlines()
+    assert [json.loads(line)["text"] for line in lines] == [f.text for f in result.findings]
+    assert result.seconds == pytest.approx(len(recorded) / RATE, abs=0.01)
+    assert not session.errors
