@@ -256,9 +256,8 @@ class LiveSession:
 
     # --- capture -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        import sounddevice as sd
-
+    def start(self, capture: bool = True) -> None:
+        """Open the session files and start the threads; capture=False takes audio from feed()."""
         self._writer = WavWriter(self.recording)
         self._jsonl = open(self.excerpts_file, "w", encoding="utf-8")  # noqa: SIM115
         self._threads = [
@@ -267,6 +266,10 @@ class LiveSession:
         ]
         for thread in self._threads:
             thread.start()
+        if not capture:
+            return
+        import sounddevice as sd
+
         try:
             self._stream = sd.InputStream(
                 samplerate=SAMPLE_RATE,
@@ -287,6 +290,10 @@ class LiveSession:
         if status and status.input_overflow:
             self._overflows += 1
         self._audio.put((indata[:, 0].copy(), time.monotonic()))
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Audio from another source (a game's voice stream, a benchmark): 16 kHz mono float32."""
+        self._audio.put((np.asarray(samples, dtype=np.float32).reshape(-1), time.monotonic()))
 
     def stop(self, timeout: float = 120.0) -> LiveResult:
         """Stop capture, finish the utterances already heard, and close the files."""

@@ -121,8 +121,8 @@ class Transcriber:
             vad_filter=self.vad if vad is None else vad,
             vad_parameters={"min_silence_duration_ms": 700, "speech_pad_ms": 300},
             word_timestamps=True,
-            # both hints together fixed "uninstall" and "noob" where either alone did not
-            initial_prompt=f"Game voice chat: {self.hotwords}." if self.hotwords else None,
+            # hotwords, not initial_prompt: on minute-long sessions a prompt listing game words
+            # made tiny.en skip most of the speech and misplace word times (measured)
             hotwords=self.hotwords or None,
             # each chunk stands alone: a hallucination does not carry into the next window
             condition_on_previous_text=False,

@@ -1,0 +1,97 @@
+"""Live latency: from the end of an utterance to its verdict, for tiny.en and base.
+
+Speech from espeak-ng is fed to a LiveSession in 100 ms blocks at real-time pace, as a sound
+card would deliver it, so pause detection, transcription and classification all count. Prints
+the median and 95th percentile per Whisper model.
+
+    python benchmarks/bench_live.py [--utterances 12] [--whisper tiny.en base] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_scan import classifier_dir  # noqa: E402
+from benchmarks.voice_session import LINES, RATE, VOICES, speak  # noqa: E402
+from models.classifier import Classifier  # noqa: E402
+from models.live import LiveSession  # noqa: E402
+from models.transcriber import Transcriber  # noqa: E402
+
+BLOCK = RATE // 10
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def run_model(
+    whisper: str, classifier: Classifier, clips: list[np.ndarray], folder: Path
+) -> dict[str, float]:
+    transcriber = Transcriber(whisper, language="en")
+    session = LiveSession(transcriber, classifier, folder / f"live-{whisper}.wav")
+    session.start(capture=False)
+    pace = time.monotonic()
+    for clip in clips:
+        # each utterance, then 2.5 s of quiet: enough for the verdict before the next one starts
+        audio = np.concatenate([clip, np.zeros(int(2.5 * RATE), dtype=np.float32)])
+        audio += np.random.default_rng(0).normal(0, 0.002, len(audio)).astype(np.float32)
+        for start in range(0, len(audio), BLOCK):
+            session.feed(audio[start : start + BLOCK])
+            pace += BLOCK / RATE
+            time.sleep(max(0.0, pace - time.monotonic()))
+    result = session.stop()
+    latencies = result.latencies
+    processing = [u.processing for u in result.utterances]
+    return {
+        "utterances": len(latencies),
+        "latency_median_s": round(statistics.median(latencies), 3),
+        "latency_p95_s": round(percentile(latencies, 95), 3),
+        "processing_median_s": round(statistics.median(processing), 3),
+        "processing_p95_s": round(percentile(processing, 95), 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=12)
+    parser.add_argument("--whisper", nargs="+", default=["tiny.en", "base"])
+    parser.add_argument("--model", help="classifier folder (default: shipped)")
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args()
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clips = [
+            speak(LINES[i % len(LINES)][0], VOICES[i % len(VOICES)], folder)
+            for i in range(args.utterances)
+        ]
+        model_dir, model_name = classifier_dir(args.model, folder)
+        classifier = Classifier(model_dir)
+        for whisper in args.whisper:
+            out[whisper] = run_model(whisper, classifier, clips, folder)
+            numbers = out[whisper]
+            print(
+                f"{whisper:<8} {numbers['utterances']} utterances: latency median "
+                f"{numbers['latency_median_s']:.2f} s, p95 {numbers['latency_p95_s']:.2f} s "
+                f"(transcribe + classify median {numbers['processing_median_s']:.2f} s); "
+                f"classifier: {model_name}",
+                flush=True,
+            )
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

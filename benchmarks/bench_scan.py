@@ -1,0 +1,115 @@
+"""Scan a 10-minute game voice session end to end and report speed and memory.
+
+Whisper base int8 on the CPU, with VAD and word timestamps, then the classifier on every excerpt.
+Prints the real-time factor (audio seconds per second of wall time), the classifier's share of
+the time, and peak memory. Targets: >= 10x real time, classifier < 5%.
+
+    python benchmarks/bench_scan.py [--minutes 10] [--whisper base] [--model DIR] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.voice_session import build_session, write_wav  # noqa: E402
+from models.classifier import Classifier  # noqa: E402
+from models.model_folder import DEFAULT_MODEL_DIR  # noqa: E402
+from models.transcriber import Transcriber  # noqa: E402
+from models.voice import Scanner  # noqa: E402
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def classifier_dir(requested: str | None, folder: Path) -> tuple[Path | None, str]:
+    if requested:
+        return Path(requested), requested
+    if (DEFAULT_MODEL_DIR / "model.onnx").exists():
+        return None, "shipped default"
+    # before the shipped model exists: a tiny random model of the same shape, built in another
+    # process so that torch does not count in this one's memory
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "from tests.tiny_model import build_tiny_hf_model;"
+        "from training.export import export_model; f = Path(sys.argv[2]);"
+        "export_model(build_tiny_hf_model(f / 'hf'), f / 'onnx', max_length=64)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), str(folder)], check=True, capture_output=True
+    )
+    return folder / "onnx", "tiny random model (shipped model not present yet)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--whisper", default="base")
+    parser.add_argument("--model", help="classifier folder (default: shipped)")
+    parser.add_argument("--language", default="en")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        began = time.perf_counter()
+        audio, spoken = build_session(args.minutes * 60)
+        path = write_wav(folder / "session.wav", audio)
+        del audio
+        build_s = time.perf_counter() - began
+        model_dir, model_name = classifier_dir(args.model, folder)
+
+        began = time.perf_counter()
+        transcriber = Transcriber(args.whisper, language=args.language, threads=args.threads)
+        classifier = Classifier(model_dir)
+        load_s = time.perf_counter() - began
+        rss_loaded = peak_mib()
+
+        result = Scanner(transcriber, classifier).scan([path])
+        rss_peak = peak_mib()
+
+    flagged = result.flagged
+    numbers = {
+        "audio_seconds": round(result.audio_seconds, 1),
+        "utterances_spoken": len(spoken),
+        "rude_spoken": sum(r for _, _, r in spoken),
+        "excerpts": len(result.findings),
+        "flagged": len(flagged),
+        "whisper": args.whisper,
+        "classifier": model_name,
+        "session_build_s": round(build_s, 1),
+        "model_load_s": round(load_s, 2),
+        "scan_s": round(result.elapsed, 1),
+        "real_time_factor": round(result.audio_seconds / result.elapsed, 1),
+        "transcribe_s": round(result.transcribe_seconds, 1),
+        "classify_s": round(result.classify_seconds, 3),
+        "classifier_share": round(result.classify_seconds / result.elapsed, 4),
+        "peak_rss_mib_after_load": round(rss_loaded),
+        "peak_rss_mib": round(rss_peak),
+    }
+    width = max(map(len, numbers))
+    for key, value in numbers.items():
+        print(f"{key:<{width}}  {value}")
+    print(
+        f"\n{numbers['real_time_factor']}x real time (target >= 10x); classifier "
+        f"{numbers['classifier_share']:.2%} of the time (target < 5%); peak "
+        f"{numbers['peak_rss_mib']} MiB"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(numbers, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
