@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, from the local CPU wheel: otherwise pip pulls several GB of CUDA packages
 TORCH := torch==2.13.0
 
-.PHONY: run test bench lint format setup setup-dev system-deps clean
+.PHONY: run test bench train-default lint format setup setup-dev system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,15 @@ run: setup
 test: setup-dev system-deps
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 
+# needs the labeled datasets (DATA=...) and the Debian packages for speech; not part of `make test`
+DATA ?= ../shared/datasets
 bench: setup-dev system-deps
-	$(BIN)/python benchmarks/bench_classifier.py
+	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --json benchmarks/results/classifier.json
+
+# retrain the shipped default model (about an hour on 2 cores), then export it into the app
+train-default: setup-dev
+	$(BIN)/modlens train --config training/configs/default.yaml --data $(DATA) --out runs/default
+	$(BIN)/modlens export --run runs/default --out models/weights/default
 
 lint: setup-dev
 	$(BIN)/ruff check .

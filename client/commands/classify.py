@@ -5,30 +5,37 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from typing import TYPE_CHECKING
+
+from client.terminal import paint, use_colour, verdict_cells
+
+if TYPE_CHECKING:
+    from models.classifier import Verdict
 
 CHUNK = 256  # lines classified per batch when reading standard input
-
-_ANSI = {"red": "\033[31m", "yellow": "\033[33m", "magenta": "\033[35m", "green": "\033[32m",
-         "dim": "\033[2m", "bold": "\033[1m", "reset": "\033[0m"}
-_CATEGORY_COLOUR = {"profanity": "yellow", "insult": "red", "identity_hate": "magenta",
-                    "threat": "magenta", "sexual_harassment": "magenta"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
-        "classify", help="classify text excerpts",
-        description="Classify each TEXT, or each line of standard input when no TEXT is given.")
+        "classify",
+        help="classify text excerpts",
+        description="Classify each TEXT, or each line of standard input when no TEXT is given.",
+    )
     parser.add_argument("texts", nargs="*", metavar="TEXT")
-    parser.add_argument("--json", action="store_true",
-                        help="one JSON object per excerpt and line, in input order")
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per excerpt and line, in input order"
+    )
     parser.add_argument("--model", metavar="DIR", help="model folder (default: the shipped one)")
-    parser.add_argument("--threshold", type=float, metavar="P",
-                        help="flag when P(toxic) >= P (overrides the model's thresholds)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="P",
+        help="flag when P(toxic) >= P (overrides the model's thresholds)",
+    )
     parser.add_argument("--threads", type=int, help="inference threads")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
@@ -47,28 +54,8 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _use_colour(choice: str) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-def _paint(text: str, colour: str, on: bool) -> str:
-    return f"{_ANSI[colour]}{text}{_ANSI['reset']}" if on else text
-
-
-def _row(index: int, text: str, verdict, width: int, colour: bool) -> str:  # noqa: ANN001
-    label = verdict.label.replace("_", " ")
-    shown = " ".join(text.split())
-    room = max(20, width - 32)
-    if len(shown) > room:
-        shown = shown[: room - 1] + "…"
-    cell = f"{label:<15}"
-    if verdict.toxic:
-        cell = _paint(cell, _CATEGORY_COLOUR.get(verdict.label, "red"), colour)
-        shown = _paint(shown, "bold", colour)
-    else:
-        cell = _paint(cell, "green", colour)
+def _row(index: int, text: str, verdict: Verdict, width: int, colour: bool) -> str:
+    cell, shown = verdict_cells(verdict.label, verdict.toxic, text, max(20, width - 32), colour)
     return f"{index:>5}  {cell} {verdict.score:>7.3f}  {shown}"
 
 
@@ -79,16 +66,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         classifier = Classifier(args.model, threads=args.threads)
         if args.threshold is not None:
-            classifier.set_thresholds({"toxic": args.threshold, **dict.fromkeys(
-                classifier.labels[1:], args.threshold)})
+            classifier.set_thresholds(
+                {"toxic": args.threshold, **dict.fromkeys(classifier.labels[1:], args.threshold)}
+            )
     except (ModelError, ValueError) as exc:
         print(f"modlens: {exc}", file=sys.stderr)
         return 2
-    colour = _use_colour(args.color)
+    colour = use_colour(args.color)
     width = shutil.get_terminal_size((100, 20)).columns
     lines = args.texts if args.texts else _stdin_lines()
     if not args.json:
-        print(_paint(f"{'#':>5}  {'label':<15} {'P(toxic)':>7}  text", "dim", colour))
+        print(paint(f"{'#':>5}  {'label':<15} {'P(toxic)':>7}  text", "dim", colour))
     index, flagged = 0, 0
     for chunk in _chunks(lines, CHUNK):
         for text, verdict in zip(chunk, classifier.classify(chunk), strict=True):
@@ -100,5 +88,5 @@ def run(args: argparse.Namespace) -> int:
                 print(_row(index, text, verdict, width, colour))
         sys.stdout.flush()
     if not args.json:
-        print(_paint(f"{flagged} of {index} excerpts flagged", "dim", colour), file=sys.stderr)
+        print(paint(f"{flagged} of {index} excerpts flagged", "dim", colour), file=sys.stderr)
     return 0

@@ -1,0 +1,172 @@
+"""Benchmark the shipped classifier on real data (needs ../shared/datasets; not in `make test`).
+
+Measures, in one run:
+- quality of the int8 ONNX model on the CONDA labeled test (all rows, and only rows whose text the
+  model never saw in training or validation) and on the TweetEval offensive test, beside a TF-IDF
+  logistic-regression baseline trained on CONDA, OLID, Davidson and Jigsaw;
+- int8 ONNX against the fp32 PyTorch model of the same weights: toxic-vs-not F1 on the same texts,
+  and speed (excerpts per second) at batch 32 on real chat lines.
+
+    python benchmarks/bench_classifier.py [--data ../shared/datasets] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.classifier import Classifier, decide  # noqa: E402
+from models.model_folder import DEFAULT_MODEL_DIR  # noqa: E402
+from training.data import Source, load_source, text_key  # noqa: E402
+from training.evaluate import evaluate  # noqa: E402
+
+REFERENCE = ROOT / "benchmarks" / "reference"  # the fp32 PyTorch weights of the shipped model
+
+
+def _rows(data: Path, fmt: str, path: str, labels: tuple[str, ...], split: str | None = None,
+          forced: str | None = None) -> list:
+    rows = load_source(Source(fmt, fmt, data / path, {}, split=forced), labels)
+    return [r for r in rows if split is None or r.split == split]
+
+
+def _binary(metrics: dict) -> dict:
+    b = metrics["binary"]
+    return {k: round(b[k], 4) if b[k] is not None else None
+            for k in ("precision", "recall", "f1", "macro_f1", "auc")} | {"rows": metrics["rows"]}
+
+
+def quality(classifier: Classifier, data: Path) -> tuple[dict, dict]:
+    labels = classifier.labels
+    limits = [classifier.threshold_for(c) for c in labels[1:]]
+
+    def score(rows: list) -> tuple[dict, np.ndarray]:
+        probs = classifier.probabilities([r.text for r in rows])
+        truth = np.array([labels.index(r.label) for r in rows])
+        return evaluate(probs, truth, labels, classifier.threshold, limits), probs
+
+    conda_test = _rows(data, "conda", "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
+                       labels, forced="test")
+    seen = {text_key(r.text) for r in _rows(data, "conda", "conda", labels)}
+    unseen = [r for r in conda_test if text_key(r.text) not in seen]
+    tweeteval = _rows(data, "tweeteval", "tweeteval/offensive", labels, split="test")
+    results, probs = {}, {}
+    for name, rows in (("conda_test", conda_test), ("conda_test_unseen", unseen),
+                       ("tweeteval_offensive_test", tweeteval)):
+        metrics, probs[name] = score(rows)
+        results[name] = _binary(metrics)
+    return results, {"conda_test": (conda_test, probs["conda_test"]),
+                     "tweeteval_offensive_test": (tweeteval, probs["tweeteval_offensive_test"])}
+
+
+def tfidf_baseline(data: Path, labels: tuple[str, ...]) -> dict:
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    train = (_rows(data, "conda", "conda", labels) + _rows(data, "olid", "olid", labels, "train")
+             + _rows(data, "davidson", "davidson2017", labels)
+             + _rows(data, "jigsaw", "jigsaw2018_predibase_pools", labels, "train"))
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
+                            max_features=300_000)
+    texts = [r.text for r in train]
+    features = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+    truth = np.array([r.label != "non_toxic" for r in train])
+    model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+    model.fit(features, truth)
+    out = {"train_rows": len(train)}
+    for name, path, fmt, split, forced in (
+        ("conda_test", "conda_labeled_test_yuanzhejia/CONDA_test_original.csv", "conda", None,
+         "test"),
+        ("tweeteval_offensive_test", "tweeteval/offensive", "tweeteval", "test", None),
+    ):
+        rows = _rows(data, fmt, path, labels, split, forced)
+        x = [r.text for r in rows]
+        p = model.predict_proba(hstack([words.transform(x), chars.transform(x)]).tocsr())[:, 1]
+        y = np.array([r.label != "non_toxic" for r in rows])
+        out[name] = {"f1": round(f1_score(y, p >= 0.5), 4),
+                     "macro_f1": round(f1_score(y, p >= 0.5, average="macro"), 4),
+                     "auc": round(roc_auc_score(y, p), 4), "rows": len(rows)}
+    return out
+
+
+def int8_vs_fp32(classifier: Classifier, sets: dict, lines: list[str], threads: int) -> dict:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.evaluate import binary_f1
+    from training.train import predict_proba
+
+    if not (REFERENCE / "config.json").is_file():
+        return {"skipped": f"no fp32 reference weights in {REFERENCE}"}
+    torch.set_num_threads(threads)
+    model = AutoModelForSequenceClassification.from_pretrained(REFERENCE, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(REFERENCE)
+    max_length = classifier.config.max_length
+    limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
+    out: dict = {"quality": {}}
+    for name, (rows, int8_probs) in sets.items():
+        truth = np.array([r.label != "non_toxic" for r in rows])
+        fp32 = predict_proba(model, tokenizer, [r.text for r in rows], max_length, desc=name)
+        f1_fp32 = binary_f1(truth, decide(fp32, classifier.threshold, limits) != 0)
+        f1_int8 = binary_f1(truth, decide(int8_probs, classifier.threshold, limits) != 0)
+        out["quality"][name] = {"f1_fp32": round(f1_fp32, 4), "f1_int8": round(f1_int8, 4),
+                                "difference": round(f1_int8 - f1_fp32, 4)}
+
+    def timed(fn, repeats: int = 3) -> float:
+        fn(lines[:64])  # warm up
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(lines)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    int8_seconds = timed(lambda x: classifier.probabilities(x))
+    fp32_seconds = timed(lambda x: predict_proba(model, tokenizer, x, max_length, batch_size=32,
+                                                 desc="fp32"))
+    out["speed"] = {"lines": len(lines), "batch": 32, "threads": threads,
+                    "int8_onnx_per_second": round(len(lines) / int8_seconds, 1),
+                    "fp32_pytorch_per_second": round(len(lines) / fp32_seconds, 1),
+                    "speedup": round(fp32_seconds / int8_seconds, 2)}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets"))
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--lines", type=int, default=4000, help="chat lines for the speed test")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    data = Path(args.data)
+    if not data.is_dir():
+        print(f"bench: datasets not found at {data} (pass --data)", file=sys.stderr)
+        return 2
+    classifier = Classifier(args.model, threads=args.threads, batch_size=32)
+    started = time.time()
+    results: dict = {"model": str(args.model)}
+    results["int8_onnx"], sets = quality(classifier, data)
+    results["tfidf_baseline"] = tfidf_baseline(data, classifier.labels)
+    chat = [r.text for r in sets["conda_test"][0]][: args.lines]
+    results["int8_vs_fp32"] = int8_vs_fp32(classifier, sets, chat, args.threads)
+    results["seconds"] = round(time.time() - started, 1)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
