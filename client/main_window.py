@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
                 view.set_taxonomy(self.taxonomy)
         name = Path(classifier.path).name
         self.model_status.setText(f"Classifier: {name} ({len(classifier.labels) - 1} categories)")
+        self.queue.warm_up()
         self.model_ready.emit()
 
     def _on_model_failed(self, message: str) -> None:

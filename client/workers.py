@@ -12,6 +12,9 @@ or by the scan thread (the store serialises access), never by a widget directly.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 import traceback
@@ -130,6 +133,15 @@ class ClassifierService(QObject):
         run_task(build, done, failed, self)
 
 
+def _lower_priority(niceness: int = 10) -> None:
+    """Lower this thread's CPU priority (Linux) so the GUI thread wins when cores are busy.
+
+    Threads Whisper starts from here inherit it; elsewhere this does nothing.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
 class ScanError(RuntimeError):
     """A recording that gave nothing to review; the message says why."""
 
@@ -160,6 +172,9 @@ class VoiceScan:
             )
             self._transcriber_key = key
         return self._transcriber
+
+    def warm_up(self) -> None:
+        self.transcriber(self.settings())
 
     def classifier(self, cancelled: Callable[[], bool]):
         while self.service.classifier is None:
@@ -228,9 +243,21 @@ class ScanQueue(QObject):
         self._stop = threading.Event()
         self._cancel_current = threading.Event()
         self.current: int | None = None
+        self._warm = False
+        self.warmed = threading.Event()  # set once warm_up() has run (or failed)
         # a daemon thread: closing the app never waits for Whisper to finish a window
         self._thread = threading.Thread(target=self._run, name="modlens-scan", daemon=True)
         self._thread.start()
+
+    def warm_up(self) -> None:
+        """Load the scan's models on the queue's thread now, before the first file.
+
+        Loading Whisper holds Python's GIL for tens of milliseconds (its tokenizer); done at
+        start-up, that pause does not land in the middle of the moderator's review.
+        """
+        self.warmed.clear()
+        self._warm = True
+        self._wake.set()
 
     def enqueue(self, track_id: int, path: str) -> None:
         with self._lock:
@@ -262,7 +289,17 @@ class ScanQueue(QObject):
             return self._jobs.pop(0) if self._jobs else None
 
     def _run(self) -> None:
+        _lower_priority()
         while not self._stop.is_set():
+            if self._warm:
+                self._warm = False
+                warm_up = getattr(self.scan, "warm_up", None)
+                if warm_up is not None:
+                    try:
+                        warm_up()
+                    except Exception as exc:  # the first scan reports it properly
+                        print(f"modlens: warming up the scan failed: {exc}", file=sys.stderr)
+                self.warmed.set()
             job = self._next()
             if job is None:
                 self._wake.clear()
