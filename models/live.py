@@ -257,7 +257,25 @@ class LiveSession:
     # --- capture -------------------------------------------------------------------------
 
     def start(self, capture: bool = True) -> None:
-        """Open the session files and start the threads; capture=False takes audio from feed()."""
+        """Open the microphone and the session files and start the threads.
+
+        capture=False opens no microphone: audio comes from feed(). A microphone that cannot
+        be opened raises LiveError before any file is created.
+        """
+        if capture:
+            import sounddevice as sd
+
+            try:
+                self._stream = sd.InputStream(
+                    samplerate=SAMPLE_RATE,
+                    channels=1,
+                    dtype="float32",
+                    device=self.device,
+                    blocksize=self.block,
+                    callback=self._on_audio,
+                )
+            except Exception as exc:  # PortAudioError, ValueError for a bad device
+                raise LiveError(f"cannot open the microphone {self.device!r}: {exc}") from exc
         self._writer = WavWriter(self.recording)
         self._jsonl = open(self.excerpts_file, "w", encoding="utf-8")  # noqa: SIM115
         self._threads = [
@@ -266,24 +284,12 @@ class LiveSession:
         ]
         for thread in self._threads:
             thread.start()
-        if not capture:
-            return
-        import sounddevice as sd
-
-        try:
-            self._stream = sd.InputStream(
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="float32",
-                device=self.device,
-                blocksize=self.block,
-                callback=self._on_audio,
-            )
-            self._stream.start()
-        except Exception as exc:  # PortAudioError, ValueError for a bad device
-            self._audio.put(None)
-            self._join()
-            raise LiveError(f"cannot open the microphone {self.device!r}: {exc}") from exc
+        if self._stream is not None:
+            try:
+                self._stream.start()
+            except Exception as exc:
+                self.stop()
+                raise LiveError(f"cannot start the microphone {self.device!r}: {exc}") from exc
 
     def _on_audio(self, indata, frames, time_info, status) -> None:
         # PortAudio's thread: copy and hand over, nothing else

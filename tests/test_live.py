@@ -173,3 +173,44 @@ def test_live_capture_through_a_virtual_microphone(virtual_mic, tmp_path, tiny_m
     assert [json.loads(line)["text"] for line in lines] == [f.text for f in result.findings]
     assert result.seconds == pytest.approx(len(recorded) / RATE, abs=0.01)
     assert not session.errors
+
+
+@needs_espeak
+def test_listen_prints_verdicts_as_they_come_and_saves_the_session(
+    virtual_mic, tmp_path, tiny_model_dir, capsys
+):
+    from client.cli import main
+
+    words = write_wav(tmp_path / "said.wav", layout((0.2, speech(RUDE))))
+    recording = tmp_path / "night.wav"
+    codes = []
+    args = ["listen", "--seconds", "9", "--device", "default", "--save", str(recording)]
+    args += ["--whisper", "tiny.en", "--model", str(tiny_model_dir), "--threshold", "0"]
+    args += ["--report", str(tmp_path / "night.srt"), "--color", "never"]
+    runner = threading.Thread(target=lambda: codes.append(main(args)))
+    runner.start()
+    time.sleep(3.0)  # the models load first
+    virtual_mic(words)
+    runner.join(60)
+    out, err = capsys.readouterr()
+    assert codes == [0], err
+    assert "idiot" in out.lower() and "mic" in out
+    assert "1 of 1 excerpts flagged in 1 utterances" in err
+    # PulseAudio delivers the first block a second or two after the stream opens
+    assert 6 * RATE < read_audio(recording).size <= 9.5 * RATE
+    assert "[FLAGGED" in (tmp_path / "night.srt").read_text()
+    assert json.loads(recording.with_suffix(".jsonl").read_text())["flagged"] is True
+
+
+def test_listen_names_a_microphone_that_does_not_exist(
+    tiny_model_dir, capsys, monkeypatch, tmp_path
+):
+    from client.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        ["listen", "--device", "4242", "--whisper", "tiny.en", "--model", str(tiny_model_dir)]
+    )
+    assert code == 2
+    assert "cannot open the microphone 4242" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir()), "no empty session files are left behind"
