@@ -217,6 +217,20 @@ class Scanner:
         self.transcribe_seconds = 0.0
         self.classify_seconds = 0.0
 
+    @classmethod
+    def load(
+        cls,
+        whisper: str | os.PathLike[str] = "base",
+        model_dir: str | os.PathLike[str] | None = None,
+        language: str | None = None,
+        vocabulary: Sequence[str] = (),
+        thresholds: dict[str, float] | None = None,
+        threads: int | None = None,
+    ) -> Scanner:
+        """Load both models; raises ModelError (missing or damaged) or ValueError (language)."""
+        transcriber = Transcriber(whisper, language, vocabulary, threads=threads)
+        return cls(transcriber, Classifier(model_dir, thresholds=thresholds))
+
     def scan_track(
         self,
         track: Track,

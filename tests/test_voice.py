@@ -87,12 +87,12 @@ def test_a_two_track_session_gets_speakers_right_and_merges_them_in_time(session
 
 @needs_espeak
 def test_players_on_the_channels_of_one_file_become_two_speakers(tmp_path, tiny_model_dir):
-    from models.classifier import Classifier
-
     left = layout((1.0, speech(RUDE)), length=9)
     right = layout((5.5, speech(CLEAN)), length=9)
     path = write_wav(tmp_path / "match.wav", left, right)
-    result = Scanner(tiny_transcriber(), Classifier(tiny_model_dir)).scan([path])
+    scanner = Scanner.load("tiny.en", tiny_model_dir, vocabulary=["Sniper Alley"])
+    assert scanner.transcriber.hotwords.endswith("Sniper Alley")
+    result = scanner.scan([path])
     speakers = [(f.speaker, round(f.start)) for f in result.findings]
     assert [s for s, _ in speakers] == ["match ch1", "match ch2"]
     assert [f.channel for f in result.findings] == [0, 1]
