@@ -57,6 +57,40 @@ def classifier_dir(requested: str | None, folder: Path) -> tuple[Path | None, st
     return folder / "onnx", "tiny random model (shipped model not present yet)"
 
 
+_DECODE = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+from models.audio import read_chunks
+samples = longest = 0
+for chunk in read_chunks(sys.argv[2]):
+    samples += len(chunk.samples)
+    longest = max(longest, len(chunk.samples))
+print(samples / 16000, longest / 16000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def decode_memory(hours: float, folder: Path) -> dict[str, float]:
+    """Peak memory of a process that reads a long recording chunk by chunk (no transcription)."""
+    path = folder / "long.flac"
+    synth = ["synth", str(hours * 3600), "whitenoise", "vol", "0.01"]
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(path), *synth], check=True)
+    began = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _DECODE, str(ROOT), str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seconds, longest, rss = map(float, out.stdout.split())
+    return {
+        "long_decode_hours": round(seconds / 3600, 2),
+        "long_decode_s": round(time.perf_counter() - began, 1),
+        "long_decode_largest_chunk_s": round(longest, 1),
+        "long_decode_peak_rss_mib": round(rss),
+        "long_decode_whole_array_would_be_mib": round(seconds * 16000 * 4 / 2**20),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -65,6 +99,9 @@ def main() -> int:
     parser.add_argument("--language", default="en")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument(
+        "--long-hours", type=float, default=2.0, help="also decode a recording this long (0: skip)"
+    )
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
 
@@ -91,6 +128,7 @@ def main() -> int:
         cpu_scan = cpu_seconds() - cpu_before
         rss_peak = peak_mib()
         load_after = os.getloadavg()[0]
+        long_decode = decode_memory(args.long_hours, folder) if args.long_hours else {}
 
     flagged = result.flagged
     numbers = {
@@ -114,6 +152,7 @@ def main() -> int:
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "peak_rss_mib_after_load": round(rss_loaded),
         "peak_rss_mib": round(rss_peak),
+        **long_decode,
     }
     width = max(map(len, numbers))
     for key, value in numbers.items():
