@@ -221,6 +221,7 @@ class LiveSession:
 
     on_utterance is called from the worker thread for every utterance with words in it; the
     caller's thread is never blocked by transcription. Verdicts are also put on self.results.
+    on_level gets each block's peak level from the capture thread (not PortAudio's).
     """
 
     def __init__(
@@ -231,6 +232,7 @@ class LiveSession:
         device: int | str | None = None,
         speaker: str = "mic",
         on_utterance: Callable[[Utterance], None] | None = None,
+        on_level: Callable[[float], None] | None = None,
         min_silence: float = 0.5,
         block_seconds: float = 0.1,
     ) -> None:
@@ -241,6 +243,7 @@ class LiveSession:
         self.device = device
         self.speaker = speaker
         self.on_utterance = on_utterance
+        self.on_level = on_level  # peak 0..1 of each block, for a level meter
         self.block = int(block_seconds * SAMPLE_RATE)
         self.cutter = UtteranceCutter(min_silence=min_silence)
         self.results: queue.Queue[Utterance] = queue.Queue()
@@ -335,6 +338,8 @@ class LiveSession:
             while (item := self._audio.get()) is not None:
                 samples, arrived = item
                 self._writer.write(samples)
+                if self.on_level is not None and samples.size:
+                    self.on_level(float(np.abs(samples).max()))
                 for pending in self.cutter.push(samples, arrived):
                     self._work.put(pending)
             last = self.cutter.flush(time.monotonic())

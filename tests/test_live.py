@@ -131,7 +131,7 @@ def test_live_capture_through_a_virtual_microphone(virtual_mic, tmp_path, tiny_m
     from models.classifier import Classifier
 
     words = write_wav(tmp_path / "said.wav", layout((0.2, speech(RUDE)), (4.2, speech(CLEAN))))
-    heard, threads = [], set()
+    heard, threads, levels = [], set(), []
 
     def on_utterance(utterance):
         threads.add(threading.current_thread().name)
@@ -143,6 +143,7 @@ def test_live_capture_through_a_virtual_microphone(virtual_mic, tmp_path, tiny_m
         tmp_path / "live.wav",
         device="default",
         on_utterance=on_utterance,
+        on_level=levels.append,
     )
     began = time.monotonic()
     session.start()
@@ -173,6 +174,7 @@ def test_live_capture_through_a_virtual_microphone(virtual_mic, tmp_path, tiny_m
     assert [json.loads(line)["text"] for line in lines] == [f.text for f in result.findings]
     assert result.seconds == pytest.approx(len(recorded) / RATE, abs=0.01)
     assert not session.errors
+    assert max(levels) > 0.1 and min(levels) < 0.02  # the meter saw speech and quiet
 
 
 @needs_espeak
