@@ -232,7 +232,7 @@ class ExcerptTable(QWidget):
         bar.addWidget(QLabel("Min. confidence:"))
         bar.addWidget(self.min_confidence)
         bar.addStretch(1)
-        bar.addWidget(self.counts)
+        self.counts.setWordWrap(True)
 
         self.view = QTableView()
         self.view.setModel(self.proxy)
@@ -253,6 +253,7 @@ class ExcerptTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
+        layout.addWidget(self.counts)
         layout.addWidget(self.view, 1)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut

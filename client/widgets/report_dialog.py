@@ -102,6 +102,8 @@ class ReportDialog(QDialog):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.kind.currentIndexChanged.connect(self._on_kind)
+        self.path.textChanged.connect(self._on_path)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
 
         form = QFormLayout()
         form.addRow("Report type:", self.kind)
@@ -121,6 +123,13 @@ class ReportDialog(QDialog):
     def _on_kind(self) -> None:
         path = Path(self.path.text() or "report")
         self.path.setText(str(path.with_suffix(self.kind.currentData())))
+
+    def _on_path(self, text: str) -> None:
+        position = self.kind.findData(Path(text).suffix.lower())
+        if position >= 0 and position != self.kind.currentIndex():
+            self.kind.blockSignals(True)
+            self.kind.setCurrentIndex(position)
+            self.kind.blockSignals(False)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save report", self.path.text())

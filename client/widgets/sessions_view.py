@@ -93,7 +93,8 @@ class SessionsView(QWidget):
         header = self.queue_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, self.fontMetrics().horizontalAdvance("100%") * 3)
         self.queue_table.setAccessibleName("Scan queue")
 
         self.session_list = QListWidget()
@@ -133,6 +134,8 @@ class SessionsView(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
+        left.setMinimumWidth(self.fontMetrics().averageCharWidth() * 40)
+        splitter.setSizes([self.fontMetrics().averageCharWidth() * 48, 900])
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)

@@ -53,6 +53,7 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
         self.taxonomy = taxonomy
         self._settings = settings
 

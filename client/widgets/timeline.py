@@ -35,6 +35,7 @@ class Timeline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip("Flagged excerpts over the recording; click a mark to review it")
         self.setAccessibleName("Timeline of flagged excerpts")
+        self.setMouseTracking(True)
 
     def sizeHint(self) -> QSize:
         return QSize(400, QFontMetrics(self.font()).height() * 3)
@@ -74,11 +75,17 @@ class Timeline(QWidget):
         painter.setPen(QPen(QColor("#90a4ae"), 1))
         painter.drawRect(bar)
         min_width = max(3.0, bar.width() / 400)
+        metrics = QFontMetrics(self.font())
         for mark in self.marks:
             x0 = self._x(mark.start)
             width = max(min_width, self._x(mark.end) - x0)
             rect = QRectF(x0, bar.top() + 1, width, bar.height() - 2)
             painter.fillRect(rect, QColor(mark.colour))
+            # the category in words where the mark is wide enough: never colour alone
+            name = mark.label.replace("_", " ")
+            if metrics.horizontalAdvance(name) + 6 < rect.width():
+                painter.setPen(QColor("#ffffff") if _dark(mark.colour) else QColor("#000000"))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
             if mark.excerpt_id == self.selected:
                 painter.setPen(QPen(QColor("#000000"), 2))
                 painter.drawRect(rect.adjusted(-1, -1, 1, 1))
@@ -112,3 +119,8 @@ class Timeline(QWidget):
         elif self.duration > 0:
             bar = self._bar()
             self.seek_requested.emit(self.duration * (x - bar.left()) / bar.width())
+
+
+def _dark(colour: str) -> bool:
+    c = QColor(colour)
+    return 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() < 150

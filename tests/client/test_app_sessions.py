@@ -92,6 +92,8 @@ def test_a_scanned_recording_shows_its_excerpts_at_the_right_time(
     qtbot.keyClick(view.review.table.view, Qt.Key.Key_Space)
     assert view.player.playing_from == pytest.approx(max(0.0, rude[0].time - 1.5))
     view.player.stop()
+    window.resize(1280, 800)
+    screenshot(window, "sessions")
 
 
 def test_a_corrupt_file_gets_a_message_and_the_queue_goes_on(
