@@ -150,12 +150,12 @@ class UtteranceCutter:
     def __post_init__(self) -> None:
         self._buffer = np.zeros(0, dtype=np.float32)
         self._frames_seen = 0  # frames consumed so far
-        self._speech: list[np.ndarray] = []
+        self._speech: list[np.ndarray] = []  # frames of the utterance in progress
+        self._probs: list[float] = []  # their speech probabilities
         self._speech_start = 0  # frame index
         self._last_speech = 0  # frame index of the last speech frame
-        self._speech_frames = 0
         self._last_speech_clock = 0.0
-        self._pre: list[np.ndarray] = []
+        self._pre: list[tuple[np.ndarray, float]] = []
 
     @property
     def in_speech(self) -> bool:
@@ -175,25 +175,28 @@ class UtteranceCutter:
             self._frames_seen += 1
             p = self.vad(frame)
             if not self._speech:
-                self._pre = [*self._pre[-(pre_frames - 1) :], frame] if pre_frames > 1 else [frame]
+                self._pre = [*self._pre[len(self._pre) - pre_frames + 1 :], (frame, p)]
                 if p >= self.threshold:
-                    self._speech = list(self._pre)
+                    self._speech = [f for f, _ in self._pre]
+                    self._probs = [q for _, q in self._pre]
                     self._speech_start = index - len(self._pre) + 1
                     self._last_speech = index
-                    self._speech_frames = 1
                     self._last_speech_clock = now
                     self._pre = []
                 continue
             self._speech.append(frame)
+            self._probs.append(p)
             if p >= self.neg_threshold:
                 self._last_speech = index
                 self._last_speech_clock = now
-                if p >= self.threshold:
-                    self._speech_frames += 1
-            if index - self._last_speech >= silence_frames or len(self._speech) >= max_frames:
+            if index - self._last_speech >= silence_frames:
                 done = self._close()
-                if done:
-                    out.append(done)
+            elif len(self._speech) >= max_frames:
+                done = self._split(now)
+            else:
+                continue
+            if done:
+                out.append(done)
         return out
 
     def flush(self, now: float | None = None) -> _Pending | None:
@@ -204,16 +207,31 @@ class UtteranceCutter:
             self._last_speech_clock = now
         return self._close()
 
+    def _pending(self, frames: list[np.ndarray], probs: list[float], ended_at: float):
+        speech = sum(p >= self.threshold for p in probs) * FRAME / SAMPLE_RATE
+        if speech < self.min_speech:
+            return None
+        audio = np.concatenate(frames)
+        start = self._speech_start * FRAME / SAMPLE_RATE
+        return _Pending(audio, start, start + audio.shape[0] / SAMPLE_RATE, ended_at)
+
     def _close(self) -> _Pending | None:
         keep = self._last_speech - self._speech_start + 1 + 3  # 96 ms of tail
-        audio = np.concatenate(self._speech[:keep])
-        speech_frames = self._speech_frames
-        start = self._speech_start * FRAME / SAMPLE_RATE
-        self._speech = []
-        self._pre = []
-        if speech_frames * FRAME / SAMPLE_RATE < self.min_speech:
-            return None
-        return _Pending(audio, start, start + audio.shape[0] / SAMPLE_RATE, self._last_speech_clock)
+        done = self._pending(self._speech[:keep], self._probs[:keep], self._last_speech_clock)
+        self._speech, self._probs, self._pre = [], [], []
+        return done
+
+    def _split(self, now: float) -> _Pending | None:
+        """A monologue at max_utterance: cut at the least speech-like frame of its last 3 s, so
+        a word is not split, and go on with the rest as the next utterance."""
+        window = min(len(self._probs) - 1, int(3.0 * SAMPLE_RATE / FRAME))
+        tail = np.asarray(self._probs[-window:])
+        split = len(self._probs) - window + int(np.argmin(tail))
+        done = self._pending(self._speech[:split], self._probs[:split], now)
+        self._speech, self._probs = self._speech[split:], self._probs[split:]
+        self._speech_start += split
+        self._last_speech = max(self._last_speech, self._speech_start)
+        return done
 
 
 class LiveSession:
