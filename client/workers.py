@@ -54,9 +54,15 @@ class _Task(QRunnable):
         try:
             result = self.fn()
         except Exception as exc:  # reported in the window, never a crash
-            self.signals.failed.emit(user_message(exc))
+            self._emit(self.signals.failed, user_message(exc))
         else:
-            self.signals.finished.emit(result)
+            self._emit(self.signals.finished, result)
+
+    @staticmethod
+    def _emit(signal, value) -> None:
+        # RuntimeError: the window that asked was closed meanwhile; nobody is left to tell
+        with contextlib.suppress(RuntimeError):
+            signal.emit(value)
 
 
 _live_signals: set[_TaskSignals] = set()

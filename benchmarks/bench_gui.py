@@ -1,0 +1,179 @@
+"""Desktop app timings: how soon the window is up, and how long the event loop ever stalls while
+models load and while a recording is scanned.
+
+    .venv/bin/python benchmarks/bench_gui.py [--model DIR] [--audio FILE] [--runs 3]
+
+Start-up runs `modlens`'s own start path in fresh processes (cold imports each time) and reports
+the time from process start to the window's first turn of the event loop after show(). The
+stall is the longest gap between ticks of a 5 ms timer on the GUI thread. Without --audio, a
+ten-second espeak-ng recording is made; without --model, the shipped classifier is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def child_startup(folder: str) -> None:
+    """Run in a fresh process: start the app the way `modlens` does and print when it is up."""
+    began = time.perf_counter()
+    os.environ["MODLENS_DATA_DIR"] = folder
+    os.environ["MODLENS_CONFIG_DIR"] = folder
+    from PySide6.QtCore import QTimer
+
+    from client.app import create_app, create_window
+
+    app = create_app()
+    window = create_window()
+    window.show()
+
+    def up() -> None:
+        print(json.dumps({"up": time.perf_counter() - began}), flush=True)
+        window.queue.shutdown(100)
+        app.quit()
+
+    QTimer.singleShot(0, up)
+    app.exec()
+
+
+def measure_startup(runs: int) -> list[float]:
+    """Seconds from launching a process to its window being up, including Python's own start."""
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(runs):
+            began = time.perf_counter()
+            process = subprocess.Popen(
+                [sys.executable, __file__, "--child-startup", folder],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for line in process.stdout:
+                if line.startswith("{"):
+                    times.append(time.perf_counter() - began)
+                    break
+            process.wait(60)
+    return times
+
+
+class StallMeter:
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.worst = 0.0
+        self._clock = QElapsedTimer()
+        self._timer = QTimer()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.worst = 0.0
+        self._clock.start()
+        self._timer.start()
+
+    def _tick(self) -> None:
+        self.worst = max(self.worst, self._clock.restart() / 1000)
+
+    def stop(self) -> float:
+        self._timer.stop()
+        return self.worst
+
+
+def make_recording(folder: Path) -> Path:
+    from tests.voice_fixtures import CLEAN, RUDE, layout, speech, write_wav
+
+    audio = layout((0.5, speech(CLEAN)), (5.0, speech(RUDE)), (9.0, speech(CLEAN)), length=12.0)
+    return write_wav(folder / "bench.wav", audio)
+
+
+def measure_stalls(model: str | None, audio: Path | None) -> dict[str, float]:
+    from PySide6.QtWidgets import QApplication
+
+    from client.app import create_app, create_window
+    from models.audio import probe
+
+    app = create_app()
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        audio = audio or make_recording(folder)
+        settings = folder / "settings.json"
+        settings.write_text(json.dumps({"model_dir": model or ""}), encoding="utf-8")
+        meter = StallMeter()
+        meter.start()
+        began = time.perf_counter()
+        window = create_window(folder / "db.sqlite3", settings)
+        window.show()
+        while not window.queue.warmed.is_set() and window.classifier_service.error is None:
+            app.processEvents()
+            time.sleep(0.002)
+        loading = meter.stop()
+        ready = time.perf_counter() - began
+        if window.classifier_service.error:
+            raise SystemExit(f"classifier: {window.classifier_service.error}")
+
+        meter.start()
+        began = time.perf_counter()
+        session = window.sessions_view.open_files([audio])
+        track = window.store.tracks(session)[0].id
+        view = window.sessions_view
+        while not view.queue_status(track)[0].startswith(("done", "failed")):
+            app.processEvents()
+            time.sleep(0.002)
+        scan_seconds = time.perf_counter() - began
+        scanning = meter.stop()
+        track_row = window.store.track(track)
+        window.queue.shutdown(100)
+        window.store.close()
+        QApplication.processEvents()
+        duration = probe(audio).duration or 0.0
+        return {
+            "models_ready_s": ready,
+            "worst_stall_while_models_load_ms": loading * 1000,
+            "worst_stall_during_scan_ms": scanning * 1000,
+            "scan_s": scan_seconds,
+            "audio_s": duration,
+            "speed_x_real_time": duration / scan_seconds if scan_seconds else 0.0,
+            "scan_status": track_row.status,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="classifier folder (default: the shipped model)")
+    parser.add_argument("--audio", type=Path, help="recording to scan (default: espeak speech)")
+    parser.add_argument("--runs", type=int, default=3, help="start-up runs (default 3)")
+    parser.add_argument("--child-startup", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_startup:
+        child_startup(args.child_startup)
+        return
+    startup = measure_startup(args.runs)
+    print(
+        f"window up after launch: median {statistics.median(startup):.2f} s, "
+        f"worst {max(startup):.2f} s over {len(startup)} runs (target < 2 s)"
+    )
+    stalls = measure_stalls(args.model, args.audio)
+    print(
+        f"models ready (classifier + Whisper warm-up) after {stalls['models_ready_s']:.2f} s; "
+        f"worst event-loop stall meanwhile {stalls['worst_stall_while_models_load_ms']:.0f} ms"
+    )
+    print(
+        f"scan of {stalls['audio_s']:.1f} s of audio ({stalls['scan_status']}): "
+        f"{stalls['scan_s']:.2f} s, {stalls['speed_x_real_time']:.1f}x real time; "
+        f"worst event-loop stall {stalls['worst_stall_during_scan_ms']:.0f} ms (target < 100 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
