@@ -113,11 +113,7 @@ def virtual_mic(tmp_path):
             ["parec", "--latency-msec=20", "-d", "vspk.monitor", "--raw"],
             stdout=subprocess.DEVNULL,
         )
-        if "sounddevice" in sys.modules:  # PortAudio lists devices once; list them again
-            import sounddevice
-
-            sounddevice._terminate()
-            sounddevice._initialize()
+        _reinitialise_portaudio()
 
         def play(path):
             subprocess.run(["paplay", "--device=vspk", str(path)], check=True)
@@ -134,6 +130,15 @@ def virtual_mic(tmp_path):
             else:
                 os.environ[key] = value
         shutil.rmtree(runtime, ignore_errors=True)
+        _reinitialise_portaudio()  # later tests must not see the daemon's devices
+
+
+def _reinitialise_portaudio() -> None:
+    """PortAudio lists devices once, when sounddevice is imported; make it list them again."""
+    module = sys.modules.get("sounddevice")
+    if module is not None and hasattr(module, "_initialize"):
+        module._terminate()
+        module._initialize()
 
 
 @needs_espeak

@@ -5,6 +5,7 @@ Speech is cached per text for the test run; models are loaded once per run.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ needs_espeak = pytest.mark.skipif(
 )
 
 _CACHE = Path(tempfile.mkdtemp(prefix="modlens-speech-"))
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 @functools.cache
