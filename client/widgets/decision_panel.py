@@ -100,6 +100,15 @@ class DecisionPanel(QGroupBox):
         self.summary.setText(
             f"{verdict}{' · ' + where if where else ''}<br>{_escape(excerpt.text)}"
         )
+        # offer a category other than the model's: relabelling to the same one is no change
+        others = [
+            i
+            for i in range(self.relabel_to.count())
+            if self.relabel_to.itemData(i) != excerpt.label
+        ]
+        current = self.relabel_to.currentData()
+        if others and current == excerpt.label:
+            self.relabel_to.setCurrentIndex(others[0])
         for decision in reversed(history):
             self.history.addItem(self._describe(decision))
 
