@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
             if view is not None:
                 view.status.connect(self.show_message)
         self.sessions_view.open_text_session.connect(self.show_text_session)
+        self.sessions_view.recover()
         self.text_view.session_created.connect(
             lambda _id: self.sessions_view.refresh_sessions(select=self.sessions_view.session_id)
         )
@@ -230,7 +231,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.live_view is not None:
-            self.live_view.stop()
+            self.live_view.stop_now()
         # a file cut off mid-scan stays 'scanning' in the store and is offered again next time
         self.queue.shutdown()
         super().closeEvent(event)

@@ -260,12 +260,32 @@ class Store:
         return Track(*row) if row else None
 
     def unfinished_tracks(self) -> list[Track]:
-        """Tracks queued or mid-scan when the app last stopped: offered again on start-up."""
+        """Recordings queued or mid-scan when the app last stopped: offered again on start-up.
+
+        Live captures are not among them: see close_interrupted_live().
+        """
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, session_id, path, status, progress, duration, error FROM tracks "
-                "WHERE status IN ('queued', 'scanning') ORDER BY id"
+                "SELECT t.id, t.session_id, t.path, t.status, t.progress, t.duration, t.error "
+                "FROM tracks t JOIN sessions s ON s.id = t.session_id "
+                "WHERE t.status IN ('queued', 'scanning') AND s.kind != 'live' ORDER BY t.id"
             ).fetchall()
+        return [Track(*row) for row in rows]
+
+    def close_interrupted_live(self) -> list[Track]:
+        """Mark live captures cut off by a crash as done: their excerpts (and any decisions on
+        them) were saved as they came, and the recording is playable up to the cut."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT t.id, t.session_id, t.path, t.status, t.progress, t.duration, t.error "
+                "FROM tracks t JOIN sessions s ON s.id = t.session_id "
+                "WHERE t.status IN ('queued', 'scanning') AND s.kind = 'live'"
+            ).fetchall()
+            db.executemany(
+                "UPDATE tracks SET status = 'done', error = 'capture was cut short', "
+                "finished = ? WHERE id = ?",
+                [(time.time(), row[0]) for row in rows],
+            )
         return [Track(*row) for row in rows]
 
     def set_track_status(
@@ -287,8 +307,20 @@ class Store:
             )
 
     def restart_track(self, track_id: int) -> None:
-        """Queue a track again from the start, dropping any excerpts a cut-off scan left."""
+        """Queue a track again from the start, dropping any excerpts a cut-off scan left.
+
+        Refused when a moderator has decided on one of them: decisions are never dropped.
+        """
         with self._transaction() as db:
+            decided = db.execute(
+                "SELECT COUNT(*) FROM decisions d JOIN excerpts e ON e.id = d.excerpt_id "
+                "WHERE e.track_id = ?",
+                (track_id,),
+            ).fetchone()[0]
+            if decided:
+                raise StoreError(
+                    "This recording has decisions on its excerpts; it cannot be scanned again."
+                )
             db.execute("DELETE FROM excerpts WHERE track_id = ?", (track_id,))
             db.execute(
                 "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL "

@@ -420,11 +420,16 @@ class LiveCapture(QObject):
         self.failed.emit(f"Live capture could not start: {message}")
         self.stopped.emit(0.0)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Stop capture and finish the utterances already heard; wait=True blocks (app close)."""
         live, self._live = self._live, None
         if live is None:
             return
         track_id = self.track_id
+        if wait:
+            result = live.stop(timeout=10.0)
+            self.store.set_track_status(track_id, "done", progress=1.0, duration=result.seconds)
+            return
 
         def finish():
             result = live.stop()

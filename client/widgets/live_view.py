@@ -136,6 +136,11 @@ class LiveView(QWidget):
         self._say("Loading Whisper and opening the microphone…")
         self.capture.start(session.id, classifier, settings)
 
+    def stop_now(self) -> None:
+        """Stop and save at once, blocking: the window is closing."""
+        if self.capture.running:
+            self.capture.stop(wait=True)
+
     def stop(self) -> None:
         if self.capture.running or self.capture.starting:
             self.start_button.setEnabled(False)

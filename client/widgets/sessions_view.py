@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.store import Store, StoredExcerpt, Track
+from client.store import Store, StoredExcerpt, StoreError, Track
 from client.widgets.excerpt_table import effective_label, is_flagged
 from client.widgets.player import Player
 from client.widgets.review_pane import ReviewPane
@@ -159,6 +159,15 @@ class SessionsView(QWidget):
         queue.failed.connect(self._on_failed)
 
         self.refresh_sessions()
+
+    def recover(self) -> None:
+        """After a crash: close cut-off live captures, and offer unfinished files again."""
+        cut_short = self.store.close_interrupted_live()
+        if cut_short:
+            self.status.emit(
+                f"{len(cut_short)} live session(s) were cut short last time; what was heard "
+                "until then is kept under Sessions."
+            )
         self.check_unfinished()
 
     # --- opening files ----------------------------------------------------------------------
@@ -221,7 +230,12 @@ class SessionsView(QWidget):
         for track in self.store.unfinished_tracks():
             if track.id in self._queue_rows:
                 continue
-            self.store.restart_track(track.id)
+            try:
+                self.store.restart_track(track.id)
+            except StoreError as exc:
+                self.store.set_track_status(track.id, "done", error=str(exc))
+                self.status.emit(f"{Path(track.path).name}: {exc}")
+                continue
             self._add_queue_row(self.store.track(track.id) or track)
             self.queue.enqueue(track.id, track.path)
         self.banner.hide()

@@ -150,3 +150,21 @@ def test_an_old_database_is_migrated(tmp_path):
     store = Store(path)
     assert store.schema_version == SCHEMA_VERSION
     assert store.sessions()[0].title == "old" and store.sessions()[0].source_text is None
+
+
+def test_a_live_capture_cut_short_is_kept_with_its_decisions_not_rescanned(tmp_path):
+    store = Store(tmp_path / "m.sqlite3")
+    session = store.create_session("live", "Live")
+    track = store.add_track(session.id, tmp_path / "live.wav")
+    store.set_track_status(track.id, "scanning")
+    (stored,) = store.add_excerpts(
+        session.id, [Excerpt("kys", 0, 3)], [verdict("threat", 0.9)], track.id
+    )
+    store.decide(stored.id, "confirm")
+    assert store.unfinished_tracks() == []
+    assert [t.id for t in store.close_interrupted_live()] == [track.id]
+    assert store.track(track.id).status == "done"
+    assert store.current_decisions(session.id)[stored.id].action == "confirm"
+    with pytest.raises(StoreError, match="decisions"):
+        store.restart_track(track.id)
+    assert store.excerpt(stored.id) is not None
