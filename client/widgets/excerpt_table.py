@@ -7,6 +7,8 @@ category and a minimum confidence; N / P (or J / K) move to the next or previous
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import (
     QAbstractTableModel,
     QItemSelectionModel,
@@ -50,6 +52,7 @@ def format_time(seconds: float | None) -> str:
     return f"{minutes:02d}:{secs:02d}.{tenths}"
 
 
+@functools.cache
 def tint(colour: str, strength: float = 0.3) -> QColor:
     """The category colour mixed with white, light enough for black text on top."""
     base = QColor(colour)
@@ -243,6 +246,8 @@ class ExcerptTable(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.setAlternatingRowColors(False)
         header = self.view.horizontalHeader()
+        # size columns from the first rows only: measuring every row of a long log takes seconds
+        header.setResizeContentsPrecision(50)
         for column in (TIME, SPEAKER, CATEGORY, CONFIDENCE, DECISION):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(TEXT, QHeaderView.ResizeMode.Stretch)

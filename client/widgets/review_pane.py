@@ -70,10 +70,15 @@ class ReviewPane(QWidget):
         self.table.set_taxonomy(taxonomy)
         self.panel.set_taxonomy(taxonomy)
 
-    def load_session(self, session_id: int | None) -> None:
+    def load_session(
+        self, session_id: int | None, excerpts: list[StoredExcerpt] | None = None
+    ) -> None:
+        """Show a session; excerpts just written by a worker can be passed to skip a re-read."""
         self.session_id = session_id
         if session_id is None:
             self.table.set_excerpts([], {})
+        elif excerpts is not None:
+            self.table.set_excerpts(excerpts, self.store.current_decisions(session_id))
         else:
             self.table.set_excerpts(
                 self.store.excerpts(session_id), self.store.current_decisions(session_id)

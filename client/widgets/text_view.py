@@ -6,6 +6,7 @@ Each check is kept as a text session in the store, so decisions on its excerpts 
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,10 +42,12 @@ class HighlightedText(QPlainTextEdit):
         super().__init__(parent)
         self._tags: list[tuple[int, int, int, str, str]] = []  # start, end, id, text, colour
         self._tag_rects: list[tuple[QRect, int]] = []
+        self._tag_ends: list[int] = []
 
     def set_highlights(self, spans: list[tuple[int, int, int, str, str]]) -> None:
         """spans: (start, end, excerpt id, tag text, colour) in character offsets."""
-        self._tags = spans
+        self._tags = sorted(spans, key=lambda span: span[1])
+        self._tag_ends = [span[1] for span in self._tags]
         selections = []
         length = self.document().characterCount() - 1
         for start, end, _, tag, colour in spans:
@@ -80,7 +83,14 @@ class HighlightedText(QPlainTextEdit):
         width = self.viewport().width()
         self._tag_rects = []
         length = self.document().characterCount() - 1
-        for _start, end, excerpt_id, tag, colour in self._tags:
+        first = self.firstVisibleBlock().position()
+        bottom = self.viewport().rect().bottomRight()
+        last = self.cursorForPosition(bottom).block()
+        last_end = last.position() + last.length()
+        begin = bisect.bisect_left(self._tag_ends, first)
+        for _start, end, excerpt_id, tag, colour in self._tags[begin:]:
+            if end > last_end:
+                break
             if end > length:
                 continue
             cursor = QTextCursor(self.document())
@@ -284,7 +294,7 @@ class TextView(QWidget):
         if self.editor.toPlainText() != text:
             self._say("The text changed while it was being checked; press Check again.")
         session_id = stored[0].session_id
-        self.review.load_session(session_id)
+        self.review.load_session(session_id, stored)
         self._show_results()
         flagged = sum(self.review.table.flagged_counts().values())
         self._say(f"Checked {len(stored)} messages: {flagged} flagged.")
