@@ -214,13 +214,20 @@ class MainWindow(QMainWindow):
             self.settings.model_dir,
             self.settings.thresholds,
         )
+        rewarm = (settings.whisper_model, settings.language, settings.vocabulary) != (
+            self.settings.whisper_model,
+            self.settings.language,
+            self.settings.vocabulary,
+        )
         self.settings = settings
         try:
             save_settings(settings, self.settings_path)
         except OSError as exc:
             QMessageBox.warning(self, "Settings not saved", f"Settings could not be saved: {exc}")
         if reload:
-            self.load_model()
+            self.load_model()  # warms Whisper up again once the classifier is ready
+        elif rewarm and self.classifier_service.classifier is not None:
+            self.queue.warm_up()
 
     def show_shortcuts(self) -> None:
         box = QMessageBox(self)

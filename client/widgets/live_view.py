@@ -128,6 +128,8 @@ class LiveView(QWidget):
             self._say(f"Cannot start yet: {message}.")
             return
         settings = self.window_.settings.with_changes(input_device=self.device.currentData() or "")
+        if settings != self.window_.settings:
+            self.window_.apply_settings(settings)  # remember the microphone for next time
         title = time.strftime("Live %Y-%m-%d %H:%M")
         session = self.store.create_session("live", title)
         self.review.load_session(session.id)

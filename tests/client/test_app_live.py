@@ -83,6 +83,9 @@ def test_a_live_utterance_appears_flagged_and_the_session_is_saved(
     qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.start_button.text().endswith("Stop"), timeout=60_000)
     assert fake_microphone.opened[-1]["device"] == "Virtual mic"
+    from client.settings import load_settings
+
+    assert load_settings(window.settings_path)[0].input_device == "Virtual mic"
     qtbot.waitUntil(lambda: view.review.table.model.rowCount() > 0, timeout=60_000)
     assert max(levels) > 0.2
     assert view.level.value() > 0 or max(levels) > 0
