@@ -110,10 +110,11 @@ def measure_stalls(model: str | None, audio: Path | None) -> dict[str, float]:
         settings = folder / "settings.json"
         settings.write_text(json.dumps({"model_dir": model or ""}), encoding="utf-8")
         meter = StallMeter()
-        meter.start()
         began = time.perf_counter()
         window = create_window(folder / "db.sqlite3", settings)
         window.show()
+        app.processEvents()  # the first paint is start-up, measured above; stalls count after it
+        meter.start()
         while not window.queue.warmed.is_set() and window.classifier_service.error is None:
             app.processEvents()
             time.sleep(0.002)
