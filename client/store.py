@@ -9,6 +9,7 @@ lets later releases open older databases.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -539,15 +540,32 @@ class _Transaction:
         self._lock.acquire()
         self._outer = not self._db.in_transaction
         if self._outer:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._lock.release()
+                raise StoreError(_write_failed(exc)) from exc
         return self._db
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
             if self._outer:
-                self._db.execute("ROLLBACK" if kind else "COMMIT")
+                try:
+                    self._db.execute("ROLLBACK" if kind else "COMMIT")
+                except sqlite3.Error as exc:
+                    if not kind:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                        raise StoreError(_write_failed(exc)) from exc
         finally:
             self._lock.release()
+        if kind is not None and issubclass(kind, sqlite3.Error) and self._outer:
+            raise StoreError(_write_failed(value)) from value
+
+
+def _write_failed(exc: BaseException) -> str:
+    """What a moderator sees when the database refuses a write (locked, disk full, read-only)."""
+    return f"The database could not be written ({exc}); nothing was changed. Try again."
 
 
 def _excerpt(row: Sequence) -> StoredExcerpt:

@@ -313,8 +313,15 @@ class ScanQueue(QObject):
                     self.idle.emit()
                 self._wake.wait(0.5)
                 continue
-            self._scan(job)
+            try:
+                self._scan(job)
+            except Exception as exc:  # the store refused a write: say so, keep the queue alive
+                self._emit_failed(job.track_id, user_message(exc))
             self.current = None
+
+    def _emit_failed(self, track_id: int, message: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the window has gone
+            self.failed.emit(track_id, message)
 
     def _scan(self, job: ScanJob) -> None:
         self.current = job.track_id
@@ -343,7 +350,7 @@ class ScanQueue(QObject):
             try:
                 self.store.set_track_status(job.track_id, "failed", error=message)
             finally:
-                self.failed.emit(job.track_id, message)
+                self._emit_failed(job.track_id, message)
             return
         self.done.emit(job.track_id, stored)
 

@@ -102,13 +102,18 @@ class ReviewPane(QWidget):
     def undo_last(self) -> None:
         if self.session_id is None:
             return
-        decision = self.store.last_decision(self.session_id)
+        try:
+            decision = self.store.last_decision(self.session_id)
+            if decision is not None:
+                self.store.undo(decision.id)
+        except StoreError as exc:
+            QMessageBox.warning(self, "Undo not saved", str(exc))
+            return
         if decision is None:
             status_bar = getattr(self.window(), "statusBar", None)
             if status_bar is not None:
                 status_bar().showMessage("Nothing to undo in this session.", 4000)
             return
-        self.store.undo(decision.id)
         self.table.select_excerpt(decision.excerpt_id)
         excerpt = self.store.excerpt(decision.excerpt_id)
         if excerpt is not None:

@@ -192,9 +192,13 @@ class SessionsView(QWidget):
         if not files:
             return None
         title = files[0].name + (f" + {len(files) - 1} more" if len(files) > 1 else "")
-        session = self.store.create_session("files", title)
-        for path in files:
-            track = self.store.add_track(session.id, path)
+        try:
+            session = self.store.create_session("files", title)
+            tracks = [self.store.add_track(session.id, path) for path in files]
+        except StoreError as exc:
+            self.status.emit(f"The files were not queued: {exc}")
+            return None
+        for track in tracks:
             self._add_queue_row(track)
             self.queue.enqueue(track.id, track.path)
         self.refresh_sessions(select=session.id)

@@ -168,3 +168,20 @@ def test_a_live_capture_cut_short_is_kept_with_its_decisions_not_rescanned(tmp_p
     with pytest.raises(StoreError, match="decisions"):
         store.restart_track(track.id)
     assert store.excerpt(stored.id) is not None
+
+
+def test_a_locked_database_gives_a_store_error_and_keeps_earlier_decisions(tmp_path):
+    path = tmp_path / "m.sqlite3"
+    store = Store(path)
+    session, stored = fill(store)
+    first = store.decide(stored[1].id, "confirm")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    store._db.execute("PRAGMA busy_timeout = 50")
+    with pytest.raises(StoreError, match="could not be written"):
+        store.decide(stored[2].id, "dismiss")
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.current_decisions(session.id) == {stored[1].id: first}
+    store.decide(stored[2].id, "dismiss")  # and it works again once the lock is gone
+    assert len(store.current_decisions(session.id)) == 2
