@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from client.widgets.excerpt_table import tint
 from tests.client.conftest import needs_shipped_model, screenshot
 
 CHAT = """[20:01] ana: gg wp everyone, nice game
@@ -13,6 +14,15 @@ CHAT = """[20:01] ana: gg wp everyone, nice game
 [20:03] dee: i will find you and kill you
 [20:04] ana: see you next round
 """
+
+
+def highlight_at(editor, position: int) -> tuple[int, str] | None:
+    """(length, background colour) of the highlight starting at a character, if any."""
+    block = editor.document().findBlock(position)
+    for piece in block.layout().formats():
+        if piece.start == position - block.position():
+            return piece.length, piece.format.background().color().name()
+    return None
 
 
 def check(qtbot, window, text: str):
@@ -35,15 +45,25 @@ def test_every_flagged_message_is_highlighted_in_place_with_its_category(
     counts = table.flagged_counts()
     assert sum(counts.values()) == 5
     tags = view.editor.tags()
-    assert len(tags) == 5 and len(view.editor.extraSelections()) == 5
-    # each highlight covers exactly its message and names the category the table shows
+    assert len(tags) == 5
+    # each highlight covers exactly its message, in the category's colour, and the tag beside
+    # it names the category the table shows
     for excerpt in table.model.excerpts():
         label = window.taxonomy.display_name(excerpt.label)
         assert f"{label} {excerpt.score:.0%}" in tags
         assert CHAT[excerpt.start : excerpt.end] == excerpt.text
+        assert highlight_at(view.editor, excerpt.start) == (
+            excerpt.end - excerpt.start,
+            tint(window.taxonomy.colour(excerpt.label), 0.45).name(),
+        )
     assert "Flagged per category" in view.counts.text()
     for label in counts:
         assert window.taxonomy.display_name(label) in view.counts.text()
+    # an edit makes the highlights stale: they go until the next check
+    view.editor.appendPlainText("[20:05] eve: one more")
+    assert view.editor.tags() == []
+    assert highlight_at(view.editor, table.model.excerpts()[0].start) is None
+    assert "press Check" in view.counts.text()
 
 
 def test_a_text_check_is_kept_and_reopens_from_sessions(qtbot, open_window, tiny_model_dir):
