@@ -63,9 +63,21 @@ def open_window(qtbot, app_dirs):
         window.store.close()
 
 
+def screenshot_folder() -> Path:
+    """docs/screenshots when MODLENS_SCREENSHOTS=1 (to refresh the committed pictures), else a
+    temporary folder, so an ordinary test run leaves the working tree alone."""
+    if os.environ.get("MODLENS_SCREENSHOTS"):
+        folder = SCREENSHOTS
+    else:
+        import tempfile
+
+        folder = Path(tempfile.gettempdir()) / "modlens-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def screenshot(widget, name: str) -> Path:
-    """Save what the widget shows to docs/screenshots/name.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save what the widget shows to name.png in the screenshot folder."""
+    path = screenshot_folder() / f"{name}.png"
     assert widget.grab().save(str(path)), f"could not save {path}"
     return path

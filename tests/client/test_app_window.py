@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.client.conftest import SCREENSHOTS
+from tests.client.conftest import screenshot_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,12 +59,12 @@ def test_the_window_is_up_in_under_two_seconds(tmp_path):
         run_child(["benchmarks/bench_gui.py", "--child-startup", str(tmp_path)], env)
         times.append(time.perf_counter() - began)
     print(f"\nwindow up after launch: {', '.join(f'{t:.2f}' for t in times)} s")
-    # the slowest includes the child's shutdown; the window itself is up sooner
-    assert min(times) < 2.0
+    # each time includes the child's own shutdown, so the window itself is up sooner still
+    assert sorted(times)[1] < 2.0
 
 
 def test_the_window_is_readable_at_200_percent(tiny_model_dir, tmp_path):
-    out = SCREENSHOTS / "text_200.png"
+    out = screenshot_folder() / "text_200.png"
     env = child_env(QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
     result = run_child(
         ["-m", "tests.client.window_shot", str(out), str(tiny_model_dir), str(tmp_path), "grab"],
@@ -82,7 +82,7 @@ def test_the_window_is_readable_at_200_percent(tiny_model_dir, tmp_path):
     reason="needs xvfb-run and ImageMagick: apt-get install xvfb xauth imagemagick",
 )
 def test_the_window_draws_on_a_real_x_server(tiny_model_dir, tmp_path):
-    out = SCREENSHOTS / "xvfb_window.png"
+    out = screenshot_folder() / "xvfb_window.png"
     env = child_env(QT_QPA_PLATFORM="xcb")
     env.pop("DISPLAY", None)
     result = run_child(
