@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from client.settings import Settings, save_settings
 from client.store import Store
+from client.widgets.live_view import LiveView
 from client.widgets.sessions_view import SessionsView
 from client.widgets.text_view import TextView
 from client.workers import ClassifierService, ScanQueue, VoiceScan, run_task
@@ -67,8 +68,7 @@ class MainWindow(QMainWindow):
         )
         self.tabs = QTabWidget()
         self.live_view = self._make_live_view(moderator)
-        if self.live_view is not None:
-            self.tabs.addTab(self.live_view, "&Live")
+        self.tabs.addTab(self.live_view, "&Live")
         self.tabs.addTab(self.sessions_view, "&Sessions")
         self.tabs.addTab(self.text_view, "&Text")
         self.tabs.setCurrentWidget(self.sessions_view)
@@ -77,8 +77,7 @@ class MainWindow(QMainWindow):
         self.model_status = QLabel("Classifier: not loaded")
         self.statusBar().addPermanentWidget(self.model_status)
         for view in (self.sessions_view, self.text_view, self.live_view):
-            if view is not None:
-                view.status.connect(self.show_message)
+            view.status.connect(self.show_message)
         self.sessions_view.open_text_session.connect(self.show_text_session)
         self.sessions_view.recover()
         self.text_view.session_created.connect(
@@ -89,13 +88,7 @@ class MainWindow(QMainWindow):
             # after the first paint: the window is up before any model work starts
             QTimer.singleShot(0, self.load_model)
 
-    def _make_live_view(self, moderator):
-        try:
-            from client.widgets.live_view import LiveView
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(("client.widgets.live_view", "models.live")):
-                return None
-            raise
+    def _make_live_view(self, moderator) -> LiveView:
         return LiveView(self.store, self.taxonomy, self.classifier_service, self, moderator)
 
     # --- menus ------------------------------------------------------------------------------
@@ -139,8 +132,7 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, classifier) -> None:
         self.taxonomy = Taxonomy(tuple(classifier.labels))
         for view in (self.sessions_view, self.text_view, self.live_view):
-            if view is not None:
-                view.set_taxonomy(self.taxonomy)
+            view.set_taxonomy(self.taxonomy)
         name = Path(classifier.path).name
         self.model_status.setText(f"Classifier: {name} ({len(classifier.labels) - 1} categories)")
         self.queue.warm_up()
@@ -237,8 +229,7 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closeEvent(self, event) -> None:
-        if self.live_view is not None:
-            self.live_view.stop_now()
+        self.live_view.stop_now()
         # a file cut off mid-scan stays 'scanning' in the store and is offered again next time
         self.queue.shutdown()
         super().closeEvent(event)
