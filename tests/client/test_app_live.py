@@ -15,7 +15,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.client.conftest import screenshot
-from tests.voice_fixtures import RUDE, layout, needs_espeak, speech
+from tests.test_live import virtual_mic  # noqa: F401 - the PulseAudio microphone fixture
+from tests.voice_fixtures import RUDE, layout, needs_espeak, speech, write_wav
 
 pytestmark = [needs_espeak, pytest.mark.slow]
 
@@ -126,3 +127,30 @@ def test_starting_without_a_working_microphone_says_why(
     qtbot.waitUntil(lambda: "could not start" in view.state.text(), timeout=60_000)
     assert "No input device" in view.state.text()
     assert view.start_button.isEnabled() and view.start_button.text().endswith("listening")
+
+
+def test_the_live_screen_hears_a_real_microphone(
+    qtbot,
+    open_window,
+    tiny_model_dir,
+    tmp_path,
+    virtual_mic,  # noqa: F811 - a fixture
+):
+    """Through PortAudio and a private PulseAudio daemon: nothing mocked below the window."""
+    spoken = write_wav(tmp_path / "rude.wav", layout((0.3, speech(RUDE)), length=3.0))
+    window = open_window(model_dir=str(tiny_model_dir), thresholds={"toxic": 0.0})
+    view = window.live_view
+    window.tabs.setCurrentWidget(view)
+    view.refresh_devices()
+    levels = []
+    view.capture.level.connect(levels.append)
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.start_button.text().endswith("Stop"), timeout=60_000)
+    virtual_mic(spoken)
+    qtbot.waitUntil(lambda: view.review.table.model.rowCount() > 0, timeout=60_000)
+    assert max(levels) > 0.2
+    assert any("idiot" in e.text.lower() for e in view.review.table.model.excerpts())
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.start_button.text().endswith("listening"), timeout=60_000)
+    (track,) = window.store.tracks(view.review.session_id)
+    assert track.status == "done" and track.duration > 2.0
