@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.live_view.stop_now()
-        # a file cut off mid-scan stays 'scanning' in the store and is offered again next time
-        self.queue.shutdown()
+        # a file cut off mid-scan stays 'scanning' in the store and is offered again next time;
+        # the scan thread is a daemon, and SQLite rolls back a write it was in the middle of
+        self.queue.shutdown(wait_ms=500)
         super().closeEvent(event)
