@@ -1,4 +1,4 @@
-"""The model card (README.md in a model folder): what the model is, what it learned from, how well it does."""
+"""The model card (README.md in a model folder): what the model is, learned from, and scores."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ SOURCE_INFO = {
     "olid": ("OLID / OffensEval 2019 (Zampieri et al.): tweets", "no licence file; cite authors"),
     "tweeteval": ("TweetEval (Barbieri et al., 2020)", "per original task"),
     "davidson": ("Davidson et al. 2017: hate/offensive tweets", "MIT"),
-    "hatexplain": ("HateXplain (Mathew et al., 2021) via MBIB: Twitter and Gab",
-                   "MIT (data); MBIB repo GPL-3.0"),
-    "jigsaw": ("Jigsaw Toxic Comment Classification 2018 (subset): Wikipedia talk pages",
-               "CC0, comment text CC BY-SA 3.0"),
+    "hatexplain": (
+        "HateXplain (Mathew et al., 2021) via MBIB: Twitter and Gab",
+        "MIT (data); MBIB repo GPL-3.0",
+    ),
+    "jigsaw": (
+        "Jigsaw Toxic Comment Classification 2018 (subset): Wikipedia talk pages",
+        "CC0, comment text CC BY-SA 3.0",
+    ),
     "implicit_hate": ("Implicit Hate Corpus (ElSherief et al., 2021): tweets", "MIT"),
     "ethos": ("ETHOS (Mollas et al.): YouTube and Reddit comments", "GPL-3.0"),
     "hateval": ("HatEval 2019 (Basile et al.): tweets", "CC BY-NC 4.0 (non-commercial)"),
@@ -24,66 +28,103 @@ SOURCE_INFO = {
 
 
 def render_card(
-    name: str, config: dict[str, Any], metrics: dict[str, Any], parity: dict[str, Any],
+    name: str,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    parity: dict[str, Any],
     variant: str = "one_stage",
 ) -> str:
     result = metrics[variant]
     data = metrics["data"]
     lines = [
-        f"# modlens classifier: {name}", "",
+        f"# modlens classifier: {name}",
+        "",
         "A one-stage toxicity classifier for game chat and voice transcripts: one model labels "
         "each excerpt as `non_toxic` or one of the categories below. Exported to ONNX and "
-        "dynamically quantized to int8; runs with ONNX Runtime, no PyTorch needed.", "",
-        "## How it was made", "",
+        "dynamically quantized to int8; runs with ONNX Runtime, no PyTorch needed.",
+        "",
+        "## How it was made",
+        "",
         f"- Base encoder: `{config.get('base_model')}`",
         f"- Categories: {', '.join(metrics['categories'])}",
         f"- Fine-tuning: {config.get('epochs')} epochs, batch {config.get('batch_size')}, "
         f"learning rate {config.get('learning_rate')}, max length {config.get('max_length')}, "
         f"class-weighted cross-entropy (weight ~ frequency^-{config.get('class_weight_power')}), "
         f"seed {config.get('seed')}",
+        *[
+            f"- `{s['name']}` training rows are seen {s['repeat']} times per epoch"
+            for s in config.get("sources", [])
+            if s.get("repeat", 1) > 1
+        ],
         "- Text is normalised before tokenising (zero-width characters, masked letters like "
         "`f*ck`, leetspeak, spaced and stretched letters, repeated punctuation).",
         "- Splits: deduplicated on normalised text, each text in one split only (train first, "
         "then validation); sources' own test splits kept as test.",
-        f"- Decision thresholds picked on validation: toxic {result['threshold']:.2f}; " +
-        ", ".join(f"{k} {v:.2f}" for k, v in result["category_thresholds"].items()),
-        "", "## Training data", "",
-        "| source | what | licence | train rows |", "|---|---|---|---|",
+        f"- Decision thresholds picked on validation: toxic {result['threshold']:.2f}; "
+        + ", ".join(f"{k} {v:.2f}" for k, v in result["category_thresholds"].items()),
+        "",
+        "## Training data",
+        "",
+        "| source | what | licence | train rows |",
+        "|---|---|---|---|",
     ]
     formats = {s["name"]: s["format"] for s in config.get("sources", [])}
     train_sources = data["train"]["sources"]
     for source in sorted(set(formats) | set(train_sources)):
         what, licence = SOURCE_INFO.get(formats.get(source, source), (source, "unknown"))
         lines.append(f"| {source} | {what} | {licence} | {train_sources.get(source, 0)} |")
-    lines += ["", "Rows per split and category (support):", "",
-              "| split | " + " | ".join(metrics["categories"]) + " |",
-              "|---" * (len(metrics["categories"]) + 1) + "|"]
+    lines += [
+        "",
+        "Rows per split and category (support):",
+        "",
+        "| split | " + " | ".join(metrics["categories"]) + " |",
+        "|---" * (len(metrics["categories"]) + 1) + "|",
+    ]
     for split in ("train", "validation", "test"):
         counts = data[split]["labels"]
-        lines.append(f"| {split} | " + " | ".join(str(counts.get(c, 0))
-                                                 for c in metrics["categories"]) + " |")
-    lines += ["", "No public set has a sexual-harassment label, so the default model has no such "
-              "category; threats are rare in every set, and the threat scores rest on few "
-              "examples.", "", "## Metrics (PyTorch fp32, held-out test split)", "",
-              format_report("all test sources", result["test"])]
+        lines.append(
+            f"| {split} | "
+            + " | ".join(str(counts.get(c, 0)) for c in metrics["categories"])
+            + " |"
+        )
+    lines += [
+        "",
+        "No public set has a sexual-harassment label, so the default model has no such "
+        "category; threats are rare in every set, and the threat scores rest on few "
+        "examples.",
+        "",
+        "## Metrics (PyTorch fp32, held-out test split)",
+        "",
+        format_report("all test sources", result["test"]),
+    ]
     for source, m in result["test_by_source"].items():
         b = m["binary"]
         auc = "n/a" if b["auc"] is None else f"{b['auc']:.3f}"
-        lines.append(f"- {source}: {m['rows']} rows, toxic-vs-not P {b['precision']:.3f} "
-                     f"R {b['recall']:.3f} F1 {b['f1']:.3f} AUC {auc}")
+        lines.append(
+            f"- {source}: {m['rows']} rows, toxic-vs-not P {b['precision']:.3f} "
+            f"R {b['recall']:.3f} F1 {b['f1']:.3f} AUC {auc}"
+        )
     if parity:
-        lines += ["", "## int8 ONNX vs fp32 PyTorch (same test texts)", "",
-                  f"- rows: {parity['rows']}",
-                  f"- label agreement: {parity['label_agreement']:.4f}; toxic-vs-not agreement "
-                  f"{parity['toxic_agreement']:.4f}",
-                  f"- toxic-vs-not F1: fp32 {parity['f1_toxic_fp32']:.4f}, int8 "
-                  f"{parity['f1_toxic_int8']:.4f} (difference {parity['f1_difference']:+.4f})",
-                  f"- largest probability difference: {parity['max_abs_prob_diff']:.4f}"]
-    lines += ["", "## Limits", "",
-              "- Trained on English text; Dota 2 chat is the only gaming data. Other games' slang "
-              "and voice transcripts (Whisper errors) are out of its training distribution.",
-              "- Davidson's labels carry a known dialect bias; HateXplain text was lowercased "
-              "with punctuation removed.",
-              "- Retrain on your studio's own data with `modlens train` (see the project README).",
-              ""]
+        lines += [
+            "",
+            "## int8 ONNX vs fp32 PyTorch (same test texts)",
+            "",
+            f"- rows: {parity['rows']}",
+            f"- label agreement: {parity['label_agreement']:.4f}; toxic-vs-not agreement "
+            f"{parity['toxic_agreement']:.4f}",
+            f"- toxic-vs-not F1: fp32 {parity['f1_toxic_fp32']:.4f}, int8 "
+            f"{parity['f1_toxic_int8']:.4f} (difference {parity['f1_difference']:+.4f})",
+            f"- largest probability difference: {parity['max_abs_prob_diff']:.4f}",
+        ]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Trained on English text; Dota 2 chat is the only gaming data. Other games' slang "
+        "and voice transcripts (Whisper errors) are out of its training distribution.",
+        "- Davidson's labels carry a known dialect bias; HateXplain text was lowercased "
+        "with punctuation removed.",
+        "- Retrain on your studio's own data with `modlens train` (see the project README).",
+        "",
+    ]
     return "\n".join(lines)

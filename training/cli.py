@@ -1,4 +1,4 @@
-"""Training commands: `train`, `export` and `evaluate`, shared by `modlens` and `python -m training`."""
+"""Training commands `train`, `export` and `evaluate`, for `modlens` and `python -m training`."""
 
 from __future__ import annotations
 
@@ -11,27 +11,37 @@ from pathlib import Path
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="training config (YAML or TOML)")
-    parser.add_argument("--data", help="folder that source paths are relative to "
-                        "(default: the config's folder)")
+    parser.add_argument(
+        "--data", help="folder that source paths are relative to (default: the config's folder)"
+    )
     parser.add_argument("--out", help="run folder (default: runs/<config>-<time>)")
     parser.add_argument("--epochs", type=float, help="override the config's epochs")
-    parser.add_argument("--stages", choices=("one", "two", "both"),
-                        help="one-stage, the two-stage variant, or both on the same split")
+    parser.add_argument(
+        "--stages",
+        choices=("one", "two", "both"),
+        help="one-stage, the two-stage variant, or both on the same split",
+    )
     parser.add_argument("--threads", type=int, help="PyTorch threads")
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="a run folder made by `modlens train`")
     parser.add_argument("--out", required=True, help="model folder to write (replaced whole)")
-    parser.add_argument("--max-length", type=int, default=128,
-                        help="tokens per window at run time")
-    parser.add_argument("--parity-rows", type=int, default=0,
-                        help="check parity on at most this many test rows (0: all)")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per window at run time")
+    parser.add_argument("--name", help="the model's name in its card (default: the config's)")
+    parser.add_argument(
+        "--parity-rows",
+        type=int,
+        default=0,
+        help="check parity on at most this many test rows (0: all)",
+    )
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="labeled data: a CSV/JSONL of text,label, or a dataset "
-                        "folder/file with --format")
+    parser.add_argument(
+        "data",
+        help="labeled data: a CSV/JSONL of text,label, or a dataset folder/file with --format",
+    )
     parser.add_argument("--model", help="model folder (default: the shipped one)")
     parser.add_argument("--format", default="labeled", help="data adapter (conda, olid, ...)")
     parser.add_argument("--split", help="only rows of this split (train, validation, test)")
@@ -39,8 +49,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _missing_extra(exc: ImportError) -> int:
-    print(f"modlens: training needs the train extra ({exc.name} is missing): "
-          "pip install torch==2.13.0 && pip install -e '.[train]'", file=sys.stderr)
+    print(
+        f"modlens: training needs the train extra ({exc.name} is missing): "
+        "pip install torch==2.13.0 && pip install -e '.[train]'",
+        file=sys.stderr,
+    )
     return 2
 
 
@@ -50,8 +63,11 @@ def run_train(args: argparse.Namespace) -> int:
         from training.train import default_run_dir, train
     except ImportError as exc:
         return _missing_extra(exc)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("stages", args.stages),
-                                   ("threads", args.threads)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("epochs", args.epochs), ("stages", args.stages), ("threads", args.threads))
+        if v is not None
+    }
     try:
         config = load_config(args.config, args.data, overrides)
     except (ValueError, KeyError) as exc:
@@ -84,10 +100,20 @@ def run_export(args: argparse.Namespace) -> int:
     if args.parity_rows:
         texts, truth = texts[: args.parity_rows], truth[: args.parity_rows]
     thresholds = json.loads((model_dir / "thresholds.json").read_text(encoding="utf-8"))
-    name = config.get("name") or run_dir.name
-    parity = export_model(model_dir, args.out, thresholds, args.max_length, texts, truth,
-                          extra={"name": name, "base_model": config.get("base_model"),
-                                 "trained_from_run": run_dir.name})
+    name = args.name or config.get("name") or run_dir.name
+    parity = export_model(
+        model_dir,
+        args.out,
+        thresholds,
+        args.max_length,
+        texts,
+        truth,
+        extra={
+            "name": name,
+            "base_model": config.get("base_model"),
+            "trained_from_run": run_dir.name,
+        },
+    )
     card = render_card(name, config, metrics, parity)
     card_path = Path(args.out) / "README.md"
     card_path.write_text(card, encoding="utf-8")
@@ -108,8 +134,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     try:
         classifier = Classifier(args.model)
-        source = Source(name=Path(args.data).stem, format=args.format, path=Path(args.data),
-                        mapping={})
+        source = Source(
+            name=Path(args.data).stem, format=args.format, path=Path(args.data), mapping={}
+        )
         rows = load_source(source, classifier.labels)
     except (ModelError, DataError, ValueError) as exc:
         print(f"modlens: {exc}", file=sys.stderr)
@@ -133,9 +160,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, add, run in (("train", add_train_arguments, run_train),
-                           ("export", add_export_arguments, run_export),
-                           ("evaluate", add_evaluate_arguments, run_evaluate)):
+    for name, add, run in (
+        ("train", add_train_arguments, run_train),
+        ("export", add_export_arguments, run_export),
+        ("evaluate", add_evaluate_arguments, run_evaluate),
+    ):
         command = sub.add_parser(name)
         add(command)
         command.set_defaults(handler=run)

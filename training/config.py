@@ -91,6 +91,7 @@ def load_config(
                 mapping=dict(entry.get("mapping") or {}),
                 split=entry.get("split"),
                 limit=entry.get("limit"),
+                repeat=int(entry.get("repeat", 1)),
                 files=entry.get("files"),
             )
         )

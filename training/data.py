@@ -42,7 +42,8 @@ class Source:
     mapping: dict[str, str | None]
     split: str | None = None  # force every row of this source into one split
     limit: int | None = None  # stratified subsample of at most this many rows
-    files: dict[str, str] | None = None  # split -> file name, where a format reads several
+    repeat: int = 1  # times each of its training rows is seen per epoch (domain upsampling)
+    files: dict[str, str] | None = None  # split (or "auto": by text hash) -> file name
 
 
 class DataError(ValueError):
@@ -113,7 +114,7 @@ def read_conda(source: Source) -> Iterator[tuple[str, str, str | None]]:
         for row in _read_csv(source.path / name if name else source.path):
             if row.get("intentClass", "").strip():
                 text = row["utterance"].replace("[SEPA]", " ")
-                yield text, _conda_label(row), split
+                yield text, _conda_label(row), None if split == "auto" else split
 
 
 def read_olid(source: Source) -> Iterator[tuple[str, str, str | None]]:

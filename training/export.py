@@ -1,4 +1,4 @@
-"""Export a fine-tuned model to the folder the app loads: ONNX, fused, dynamically quantized to int8.
+"""Export a fine-tuned model to the folder the app loads: ONNX, fused, quantized to int8.
 
 Three steps a reader can follow top to bottom: `export_onnx` (PyTorch -> fp32 ONNX, dynamic batch
 and length), `quantize_int8` (ONNX Runtime's transformer fusions, then dynamic int8 weights), and
@@ -159,9 +159,10 @@ def export_model(
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
-    staging = Path(
-        tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent if out_dir.parent.exists() else None)
-    )
+    # stage beside the target so the final rename is atomic and on the same file system
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
+    staging.chmod(0o755)
     try:
         fp32 = export_onnx(model, staging / "model.fp32.onnx")
         quantize_int8(
@@ -199,7 +200,6 @@ def export_model(
         (staging / CARD_NAME).write_text(
             card or f"# modlens classifier\n\nLabels: {', '.join(labels)}\n", encoding="utf-8"
         )
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
         if out_dir.exists():
             backup = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(backup, ignore_errors=True)

@@ -224,6 +224,7 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
         **asdict(config),
         "sources": [{**asdict(s), "path": str(s.path)} for s in config.sources],
     }
+    resolved["name"] = config.raw.get("name")
     resolved.pop("raw")
     (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     (run_dir / "data.json").write_text(json.dumps(summary, indent=2))
@@ -231,7 +232,10 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
         for e in splits["test"]:
             handle.write(json.dumps({"text": e.text, "label": e.label, "source": e.source}) + "\n")
 
-    train_rows = splits["train"]
+    repeats = {s.name: max(1, s.repeat) for s in config.sources}
+    train_rows = [e for e in splits["train"] for _ in range(repeats.get(e.source, 1))]
+    if len(train_rows) != len(splits["train"]):
+        log.info("training rows with repeats: %d", len(train_rows))
     val_texts = [e.text for e in splits["validation"]]
     test_texts = [e.text for e in splits["test"]]
     results: dict[str, Any] = {"categories": list(names), "data": summary}
