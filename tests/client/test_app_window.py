@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.client.conftest import screenshot_folder
+from tests.client.conftest import SHIPPED_MODEL, screenshot_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +39,11 @@ def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
     env.update(extra)
     return env
+
+
+def model_for_pictures(tiny_model_dir: Path) -> str:
+    """The shipped classifier when it is there (real highlights), else the tiny test model."""
+    return "shipped" if (SHIPPED_MODEL / "model.onnx").exists() else str(tiny_model_dir)
 
 
 def colours_in(path: Path) -> int:
@@ -67,7 +72,14 @@ def test_the_window_is_readable_at_200_percent(tiny_model_dir, tmp_path):
     out = screenshot_folder() / "text_200.png"
     env = child_env(QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
     result = run_child(
-        ["-m", "tests.client.window_shot", str(out), str(tiny_model_dir), str(tmp_path), "grab"],
+        [
+            "-m",
+            "tests.client.window_shot",
+            str(out),
+            model_for_pictures(tiny_model_dir),
+            str(tmp_path),
+            "grab",
+        ],
         env,
     )
     assert result == {"rows": 5, "saved": True}
@@ -90,7 +102,7 @@ def test_the_window_draws_on_a_real_x_server(tiny_model_dir, tmp_path):
             "-m",
             "tests.client.window_shot",
             str(out),
-            str(tiny_model_dir),
+            model_for_pictures(tiny_model_dir),
             str(tmp_path),
             "x11",
         ],

@@ -1,7 +1,7 @@
 """Run in a child process by the screenshot tests: open the app on a checked chat log and save a
 picture of it, either with QWidget.grab() or, under X, of the whole screen with ImageMagick.
 
-    python -m tests.client.window_shot OUT.png MODEL_DIR DATA_DIR grab|x11
+    python -m tests.client.window_shot OUT.png MODEL_DIR|shipped DATA_DIR grab|x11
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ def main(out: str, model_dir: str, data_dir: str, how: str) -> int:
     app = create_app()
     folder = Path(data_dir)
     settings = folder / "settings.json"
-    settings.write_text(
-        json.dumps({"model_dir": model_dir, "thresholds": {"toxic": 0.0}, "moderator": "ana"}),
-        encoding="utf-8",
-    )
+    # "shipped": the real classifier; otherwise a test model with every message flagged
+    values = {"moderator": "ana"}
+    if model_dir != "shipped":
+        values.update(model_dir=model_dir, thresholds={"toxic": 0.0})
+    settings.write_text(json.dumps(values), encoding="utf-8")
     window = create_window(folder / "db.sqlite3", settings)
     window.resize(1280, 800)
     window.show()
