@@ -24,6 +24,7 @@ from client.widgets.text_view import TextView
 from client.workers import ClassifierService, ScanQueue, VoiceScan, run_task
 from models.taxonomy import Taxonomy
 
+LOAD_DELAY_MS = 200
 SHORTCUTS = """<table cellspacing=4>
 <tr><td><b>N</b> / <b>J</b></td><td>next flagged excerpt</td></tr>
 <tr><td><b>P</b> / <b>K</b></td><td>previous flagged excerpt</td></tr>
@@ -84,9 +85,15 @@ class MainWindow(QMainWindow):
             lambda _id: self.sessions_view.refresh_sessions(select=self.sessions_view.session_id)
         )
         self._build_menus()
-        if load_model:
-            # after the first paint: the window is up before any model work starts
-            QTimer.singleShot(0, self.load_model)
+        self._load_on_show = load_model
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._load_on_show:
+            self._load_on_show = False
+            # Importing ONNX Runtime and numpy on the loading thread holds the GIL for a while;
+            # a short delay lets the window paint its first frame without waiting for it.
+            QTimer.singleShot(LOAD_DELAY_MS, self.load_model)
 
     def _make_live_view(self, moderator) -> LiveView:
         return LiveView(self.store, self.taxonomy, self.classifier_service, self, moderator)
