@@ -42,7 +42,10 @@ bench: setup-dev system-deps
 # retrain the shipped default model (about an hour on 2 cores), then export it into the app
 train-default: setup-dev
 	$(BIN)/modlens train --config training/configs/default.yaml --data $(DATA) --out runs/default
-	$(BIN)/modlens export --run runs/default --out models/weights/default
+	$(BIN)/modlens export --run runs/default --out models/weights/default \
+		--save-reference benchmarks/reference
+	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --update-card \
+		--json benchmarks/results/classifier.json
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -32,16 +32,24 @@ from training.evaluate import evaluate  # noqa: E402
 REFERENCE = ROOT / "benchmarks" / "reference"  # the fp32 PyTorch weights of the shipped model
 
 
-def _rows(data: Path, fmt: str, path: str, labels: tuple[str, ...], split: str | None = None,
-          forced: str | None = None) -> list:
+def _rows(
+    data: Path,
+    fmt: str,
+    path: str,
+    labels: tuple[str, ...],
+    split: str | None = None,
+    forced: str | None = None,
+) -> list:
     rows = load_source(Source(fmt, fmt, data / path, {}, split=forced), labels)
     return [r for r in rows if split is None or r.split == split]
 
 
 def _binary(metrics: dict) -> dict:
     b = metrics["binary"]
-    return {k: round(b[k], 4) if b[k] is not None else None
-            for k in ("precision", "recall", "f1", "macro_f1", "auc")} | {"rows": metrics["rows"]}
+    return {
+        k: round(b[k], 4) if b[k] is not None else None
+        for k in ("precision", "recall", "f1", "macro_f1", "auc")
+    } | {"rows": metrics["rows"]}
 
 
 def quality(classifier: Classifier, data: Path) -> tuple[dict, dict]:
@@ -53,18 +61,28 @@ def quality(classifier: Classifier, data: Path) -> tuple[dict, dict]:
         truth = np.array([labels.index(r.label) for r in rows])
         return evaluate(probs, truth, labels, classifier.threshold, limits), probs
 
-    conda_test = _rows(data, "conda", "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
-                       labels, forced="test")
+    conda_test = _rows(
+        data,
+        "conda",
+        "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
+        labels,
+        forced="test",
+    )
     seen = {text_key(r.text) for r in _rows(data, "conda", "conda", labels)}
     unseen = [r for r in conda_test if text_key(r.text) not in seen]
     tweeteval = _rows(data, "tweeteval", "tweeteval/offensive", labels, split="test")
     results, probs = {}, {}
-    for name, rows in (("conda_test", conda_test), ("conda_test_unseen", unseen),
-                       ("tweeteval_offensive_test", tweeteval)):
+    for name, rows in (
+        ("conda_test", conda_test),
+        ("conda_test_unseen", unseen),
+        ("tweeteval_offensive_test", tweeteval),
+    ):
         metrics, probs[name] = score(rows)
         results[name] = _binary(metrics)
-    return results, {"conda_test": (conda_test, probs["conda_test"]),
-                     "tweeteval_offensive_test": (tweeteval, probs["tweeteval_offensive_test"])}
+    return results, {
+        "conda_test": (conda_test, probs["conda_test"]),
+        "tweeteval_offensive_test": (tweeteval, probs["tweeteval_offensive_test"]),
+    }
 
 
 def tfidf_baseline(data: Path, labels: tuple[str, ...]) -> dict:
@@ -73,12 +91,16 @@ def tfidf_baseline(data: Path, labels: tuple[str, ...]) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score, roc_auc_score
 
-    train = (_rows(data, "conda", "conda", labels) + _rows(data, "olid", "olid", labels, "train")
-             + _rows(data, "davidson", "davidson2017", labels)
-             + _rows(data, "jigsaw", "jigsaw2018_predibase_pools", labels, "train"))
+    train = (
+        _rows(data, "conda", "conda", labels)
+        + _rows(data, "olid", "olid", labels, "train")
+        + _rows(data, "davidson", "davidson2017", labels)
+        + _rows(data, "jigsaw", "jigsaw2018_predibase_pools", labels, "train")
+    )
     words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
-                            max_features=300_000)
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=300_000
+    )
     texts = [r.text for r in train]
     features = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
     truth = np.array([r.label != "non_toxic" for r in train])
@@ -86,17 +108,25 @@ def tfidf_baseline(data: Path, labels: tuple[str, ...]) -> dict:
     model.fit(features, truth)
     out = {"train_rows": len(train)}
     for name, path, fmt, split, forced in (
-        ("conda_test", "conda_labeled_test_yuanzhejia/CONDA_test_original.csv", "conda", None,
-         "test"),
+        (
+            "conda_test",
+            "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
+            "conda",
+            None,
+            "test",
+        ),
         ("tweeteval_offensive_test", "tweeteval/offensive", "tweeteval", "test", None),
     ):
         rows = _rows(data, fmt, path, labels, split, forced)
         x = [r.text for r in rows]
         p = model.predict_proba(hstack([words.transform(x), chars.transform(x)]).tocsr())[:, 1]
         y = np.array([r.label != "non_toxic" for r in rows])
-        out[name] = {"f1": round(f1_score(y, p >= 0.5), 4),
-                     "macro_f1": round(f1_score(y, p >= 0.5, average="macro"), 4),
-                     "auc": round(roc_auc_score(y, p), 4), "rows": len(rows)}
+        out[name] = {
+            "f1": round(f1_score(y, p >= 0.5), 4),
+            "macro_f1": round(f1_score(y, p >= 0.5, average="macro"), 4),
+            "auc": round(roc_auc_score(y, p), 4),
+            "rows": len(rows),
+        }
     return out
 
 
@@ -120,8 +150,11 @@ def int8_vs_fp32(classifier: Classifier, sets: dict, lines: list[str], threads: 
         fp32 = predict_proba(model, tokenizer, [r.text for r in rows], max_length, desc=name)
         f1_fp32 = binary_f1(truth, decide(fp32, classifier.threshold, limits) != 0)
         f1_int8 = binary_f1(truth, decide(int8_probs, classifier.threshold, limits) != 0)
-        out["quality"][name] = {"f1_fp32": round(f1_fp32, 4), "f1_int8": round(f1_int8, 4),
-                                "difference": round(f1_int8 - f1_fp32, 4)}
+        out["quality"][name] = {
+            "f1_fp32": round(f1_fp32, 4),
+            "f1_int8": round(f1_int8, 4),
+            "difference": round(f1_int8 - f1_fp32, 4),
+        }
 
     def timed(fn, repeats: int = 3) -> float:
         fn(lines[:64])  # warm up
@@ -133,13 +166,68 @@ def int8_vs_fp32(classifier: Classifier, sets: dict, lines: list[str], threads: 
         return best
 
     int8_seconds = timed(lambda x: classifier.probabilities(x))
-    fp32_seconds = timed(lambda x: predict_proba(model, tokenizer, x, max_length, batch_size=32,
-                                                 desc="fp32"))
-    out["speed"] = {"lines": len(lines), "batch": 32, "threads": threads,
-                    "int8_onnx_per_second": round(len(lines) / int8_seconds, 1),
-                    "fp32_pytorch_per_second": round(len(lines) / fp32_seconds, 1),
-                    "speedup": round(fp32_seconds / int8_seconds, 2)}
+    fp32_seconds = timed(
+        lambda x: predict_proba(model, tokenizer, x, max_length, batch_size=32, desc="fp32")
+    )
+    out["speed"] = {
+        "lines": len(lines),
+        "batch": 32,
+        "threads": threads,
+        "int8_onnx_per_second": round(len(lines) / int8_seconds, 1),
+        "fp32_pytorch_per_second": round(len(lines) / fp32_seconds, 1),
+        "speedup": round(fp32_seconds / int8_seconds, 2),
+    }
     return out
+
+
+CARD_MARK = "## Benchmarks"
+
+
+def card_section(results: dict) -> str:
+    """The model card's benchmark section, from one run of this script."""
+    q, base = results["int8_onnx"], results["tfidf_baseline"]
+    lines = [
+        CARD_MARK,
+        "",
+        "Measured by `make bench` (benchmarks/bench_classifier.py) on this "
+        f"machine ({os.cpu_count()} cores), toxic vs not:",
+        "",
+        "| test set | rows | model P | R | F1 | macro-F1 | AUC | TF-IDF F1 | TF-IDF AUC |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, label in (
+        ("conda_test", "CONDA labeled test, all rows"),
+        ("conda_test_unseen", "CONDA test, texts not in CONDA train/valid"),
+        ("tweeteval_offensive_test", "TweetEval offensive test"),
+    ):
+        m, b = q[name], base.get(name, {})
+        lines.append(
+            f"| {label} | {m['rows']} | {m['precision']:.3f} | {m['recall']:.3f} | "
+            f"{m['f1']:.3f} | {m['macro_f1']:.3f} | {m['auc']:.3f} | "
+            f"{b.get('f1', float('nan')):.3f} | {b.get('auc', float('nan')):.3f} |"
+        )
+    speed = results["int8_vs_fp32"].get("speed")
+    if speed:
+        lines += [
+            "",
+            f"Speed on {speed['lines']} CONDA chat lines, batch {speed['batch']}, "
+            f"{speed['threads']} threads: int8 ONNX {speed['int8_onnx_per_second']:.0f} "
+            f"excerpts/s, fp32 PyTorch {speed['fp32_pytorch_per_second']:.0f} excerpts/s "
+            f"({speed['speedup']:.1f}x).",
+        ]
+    for name, m in results["int8_vs_fp32"].get("quality", {}).items():
+        lines.append(
+            f"- {name}: F1 fp32 {m['f1_fp32']:.4f}, int8 {m['f1_int8']:.4f} "
+            f"(difference {m['difference']:+.4f})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def update_card(model: Path, results: dict) -> None:
+    card = model / "README.md"
+    text = card.read_text(encoding="utf-8")
+    head = text.split(CARD_MARK)[0].rstrip() + "\n\n"
+    card.write_text(head + card_section(results), encoding="utf-8")
 
 
 def main() -> int:
@@ -149,6 +237,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--lines", type=int, default=4000, help="chat lines for the speed test")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--update-card",
+        action="store_true",
+        help="write the results into the model card's Benchmarks section",
+    )
     args = parser.parse_args()
     data = Path(args.data)
     if not data.is_dir():
@@ -164,7 +257,10 @@ def main() -> int:
     results["seconds"] = round(time.time() - started, 1)
     print(json.dumps(results, indent=2))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.update_card:
+        update_card(Path(args.model), results)
     return 0
 
 

@@ -7,8 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# subcommand -> module in client.commands; a module that is not there yet is skipped
-COMMANDS = ("classify", "scan", "listen", "train", "export", "evaluate")
+# modules in client.commands, in help order; a module with NAMES serves several subcommands
+COMMANDS = ("classify", "scan", "listen", "training")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != f"client.commands.{name}":
                 raise
             continue
-        command = module.add_parser(sub)
-        command.set_defaults(handler=module.run)
+        for command in (
+            [module.add_parser(sub, n) for n in module.NAMES]
+            if hasattr(module, "NAMES")
+            else [module.add_parser(sub)]
+        ):
+            command.set_defaults(handler=module.run)
     return parser
 
 

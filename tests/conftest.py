@@ -6,7 +6,7 @@ import pytest
 # Qt without a screen; set before anything imports PySide6
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import models  # noqa: E402
+import models
 
 SHIPPED_MODEL = Path(models.__file__).resolve().parent / "weights" / "default"
 needs_shipped_model = pytest.mark.skipif(

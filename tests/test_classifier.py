@@ -36,8 +36,9 @@ def test_empty_and_blank_excerpts_are_non_toxic(tiny: Classifier) -> None:
 
 def test_a_verdict_does_not_depend_on_what_else_is_in_the_batch(tiny: Classifier) -> None:
     alone = tiny.probabilities(["thanks for the heal"])
-    mixed = tiny.probabilities(["a much longer message about feeding mid " * 5,
-                                "thanks for the heal", "x"])
+    mixed = tiny.probabilities(
+        ["a much longer message about feeding mid " * 5, "thanks for the heal", "x"]
+    )
     # int8 activations are quantized per batch, so only quantization noise may differ
     np.testing.assert_allclose(alone[0], mixed[1], atol=2e-4)
 
@@ -55,9 +56,14 @@ def test_long_text_is_read_in_windows_and_the_most_toxic_window_decides(
 
 
 def test_disguised_words_are_classified_like_the_plain_form(tiny: Classifier) -> None:
-    pairs = [("f*ck you", "fuck you"), ("f u c k you", "fuck you"), ("sh1t team", "shit team"),
-             ("you are stuuupid", "you are stupid"), ("idiot!!!!!!", "idiot!"),
-             ("id\u200biot", "idiot")]
+    pairs = [
+        ("f*ck you", "fuck you"),
+        ("f u c k you", "fuck you"),
+        ("sh1t team", "shit team"),
+        ("you are stuuupid", "you are stupid"),
+        ("idiot!!!!!!", "idiot!"),
+        ("id\u200biot", "idiot"),
+    ]
     disguised = tiny.probabilities([a for a, _ in pairs])
     plain = tiny.probabilities([b for _, b in pairs])
     np.testing.assert_allclose(disguised, plain, atol=1e-6)
@@ -88,7 +94,9 @@ def test_a_missing_model_folder_gives_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("missing", ["model.onnx", "tokenizer.json", "config.json"])
 def test_a_model_folder_missing_a_file_names_it(
-    tiny_model_dir: Path, tmp_path: Path, missing: str,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    missing: str,
 ) -> None:
     copy = shutil.copytree(tiny_model_dir, tmp_path / "model")
     (copy / missing).unlink()
@@ -97,7 +105,8 @@ def test_a_model_folder_missing_a_file_names_it(
 
 
 def test_a_truncated_model_file_is_reported_as_damaged(
-    tiny_model_dir: Path, tmp_path: Path,
+    tiny_model_dir: Path,
+    tmp_path: Path,
 ) -> None:
     copy = shutil.copytree(tiny_model_dir, tmp_path / "model")
     data = (copy / "model.onnx").read_bytes()
@@ -109,7 +118,7 @@ def test_a_truncated_model_file_is_reported_as_damaged(
 def test_a_corrupt_config_is_reported(tiny_model_dir: Path, tmp_path: Path) -> None:
     copy = shutil.copytree(tiny_model_dir, tmp_path / "model")
     (copy / "config.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelError, match="config.json is damaged"):
+    with pytest.raises(ModelError, match=r"config\.json is damaged"):
         Classifier(copy)
     (copy / "config.json").write_text(json.dumps({"labels": ["insult", "non_toxic"]}))
     with pytest.raises(ModelError, match="non_toxic"):
@@ -135,38 +144,53 @@ def test_the_shipped_model_is_the_default_and_ships_a_card() -> None:
 
 
 @needs_shipped_model
-@pytest.mark.parametrize("text", ["gg wp", "nice game everyone, well played",
-                                  "can someone buy wards please", "thanks for the heal",
-                                  "lets push mid after roshan"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gg wp",
+        "nice game everyone, well played",
+        "can someone buy wards please",
+        "thanks for the heal",
+        "lets push mid after roshan",
+    ],
+)
 def test_the_shipped_model_leaves_friendly_chat_alone(shipped: Classifier, text: str) -> None:
     assert not shipped.classify_one(text).toxic
 
 
 @needs_shipped_model
-@pytest.mark.parametrize(("text", "labels"), [
-    ("you are a fucking idiot", {"insult", "profanity"}),
-    ("shut up you retarded noob", {"insult"}),
-    ("fuck this shit", {"profanity", "insult"}),
-    ("i will find you and kill you", {"threat"}),
-])
-def test_the_shipped_model_flags_clear_cases(shipped: Classifier, text: str,
-                                              labels: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("you are a fucking idiot", {"insult", "profanity"}),
+        ("shut up you retarded noob", {"insult"}),
+        ("fuck this shit", {"profanity", "insult"}),
+        ("i will find you and kill you", {"threat"}),
+    ],
+)
+def test_the_shipped_model_flags_clear_cases(
+    shipped: Classifier, text: str, labels: set[str]
+) -> None:
     verdict = shipped.classify_one(text)
     assert verdict.toxic, verdict
     assert verdict.label in labels, verdict
 
 
 @needs_shipped_model
-@pytest.mark.parametrize(("disguised", "plain"), [
-    ("you are a f*cking idiot", "you are a fucking idiot"),
-    ("f u c k you", "fuck you"),
-    ("sh1t team", "shit team"),
-    ("you are so stuuuupid", "you are so stupid"),
-    ("you idiot!!!!!!!", "you idiot!"),
-    ("you id\u200biot", "you idiot"),
-])
-def test_the_shipped_model_sees_through_disguises(shipped: Classifier, disguised: str,
-                                                  plain: str) -> None:
+@pytest.mark.parametrize(
+    ("disguised", "plain"),
+    [
+        ("you are a f*cking idiot", "you are a fucking idiot"),
+        ("f u c k you", "fuck you"),
+        ("sh1t team", "shit team"),
+        ("you are so stuuuupid", "you are so stupid"),
+        ("you idiot!!!!!!!", "you idiot!"),
+        ("you id\u200biot", "you idiot"),
+    ],
+)
+def test_the_shipped_model_sees_through_disguises(
+    shipped: Classifier, disguised: str, plain: str
+) -> None:
     a, b = shipped.classify([disguised, plain])
     assert a.label == b.label
     assert a.toxic and b.toxic

@@ -9,12 +9,14 @@ from client.cli import main
 
 
 def _run(args: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], input=stdin,
-                          capture_output=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args], input=stdin, capture_output=True, timeout=120
+    )
 
 
 def test_json_output_has_one_object_per_argument_in_order(
-    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
+    tiny_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["classify", "--model", str(tiny_model_dir), "--json", "gg", "", "kys"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -28,7 +30,7 @@ def test_json_output_has_one_object_per_argument_in_order(
 def test_lines_from_standard_input_are_classified_even_when_not_utf8(
     tiny_model_dir: Path,
 ) -> None:
-    stdin = "hello there\n".encode() + "caf\xe9 noob\n".encode("cp1252") + b"\n\xff\xfe\n"
+    stdin = b"hello there\n" + "caf\xe9 noob\n".encode("cp1252") + b"\n\xff\xfe\n"
     result = _run(["classify", "--model", str(tiny_model_dir), "--json"], stdin)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
@@ -39,8 +41,17 @@ def test_lines_from_standard_input_are_classified_even_when_not_utf8(
 
 
 def test_the_table_lists_every_excerpt_with_its_label(tiny_model_dir: Path) -> None:
-    result = _run(["classify", "--model", str(tiny_model_dir), "--color", "always",
-                   "gg wp", "you are an idiot"])
+    result = _run(
+        [
+            "classify",
+            "--model",
+            str(tiny_model_dir),
+            "--color",
+            "always",
+            "gg wp",
+            "you are an idiot",
+        ]
+    )
     assert result.returncode == 0
     out = result.stdout.decode()
     lines = out.splitlines()

@@ -10,12 +10,24 @@ from training.data import DataError, Example, Source, build_splits, load_source
 
 CATEGORIES = ("non_toxic", "profanity", "insult", "identity_hate", "threat")
 
-CLEAN = ["gg wp", "nice game", "thanks for the heal", "well played", "push mid", "buy wards",
-         "group up", "lets go roshan", "good luck have fun", "back to base"]
-TOXIC = {"insult": ["you are an idiot", "shut up loser", "uninstall noob", "what a moron"],
-         "profanity": ["fuck this game", "shit happens", "damn it", "holy shit"],
-         "threat": ["i will kill you", "i will find you"],
-         "identity_hate": ["go back to your country"]}
+CLEAN = [
+    "gg wp",
+    "nice game",
+    "thanks for the heal",
+    "well played",
+    "push mid",
+    "buy wards",
+    "group up",
+    "lets go roshan",
+    "good luck have fun",
+    "back to base",
+]
+TOXIC = {
+    "insult": ["you are an idiot", "shut up loser", "uninstall noob", "what a moron"],
+    "profanity": ["fuck this game", "shit happens", "damn it", "holy shit"],
+    "threat": ["i will kill you", "i will find you"],
+    "identity_hate": ["go back to your country"],
+}
 
 
 def _labeled_rows(n: int, seed: int = 0) -> list[dict[str, str]]:
@@ -41,12 +53,19 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def test_conda_explicit_toxicity_splits_into_profanity_and_insult(tmp_path: Path) -> None:
     rows = [
-        {"utterance": "fuck", "intentClass": "E", "slotClasses": "T ",
-         "slotTokens": "fuck (T), "},
-        {"utterance": "noob dk", "intentClass": "E", "slotClasses": "T C ",
-         "slotTokens": "noob (T), dk (C), "},
-        {"utterance": "idiot", "intentClass": "E", "slotClasses": "T ",
-         "slotTokens": "idiot (T), "},
+        {"utterance": "fuck", "intentClass": "E", "slotClasses": "T ", "slotTokens": "fuck (T), "},
+        {
+            "utterance": "noob dk",
+            "intentClass": "E",
+            "slotClasses": "T C ",
+            "slotTokens": "noob (T), dk (C), ",
+        },
+        {
+            "utterance": "idiot",
+            "intentClass": "E",
+            "slotClasses": "T ",
+            "slotTokens": "idiot (T), ",
+        },
         {"utterance": "ez mid", "intentClass": "I", "slotClasses": "S C ", "slotTokens": ""},
         {"utterance": "report lina", "intentClass": "A", "slotClasses": "", "slotTokens": ""},
         {"utterance": "gg [SEPA] wp", "intentClass": "O", "slotClasses": "", "slotTokens": ""},
@@ -54,8 +73,13 @@ def test_conda_explicit_toxicity_splits_into_profanity_and_insult(tmp_path: Path
     path = _write_csv(tmp_path / "conda.csv", rows)
     examples = load_source(Source("conda", "conda", path, {}, split="test"), CATEGORIES)
     assert [(e.text, e.label) for e in examples] == [
-        ("fuck", "profanity"), ("noob dk", "insult"), ("idiot", "insult"),
-        ("ez mid", "insult"), ("report lina", "non_toxic"), ("gg   wp", "non_toxic")]
+        ("fuck", "profanity"),
+        ("noob dk", "insult"),
+        ("idiot", "insult"),
+        ("ez mid", "insult"),
+        ("report lina", "non_toxic"),
+        ("gg   wp", "non_toxic"),
+    ]
     assert {e.split for e in examples} == {"test"}
 
 
@@ -69,18 +93,22 @@ def test_a_label_without_a_mapping_is_named_in_the_error(tmp_path: Path) -> None
 
 def test_moderator_decisions_in_jsonl_are_read_as_they_are_exported(tmp_path: Path) -> None:
     path = tmp_path / "decisions.jsonl"
-    path.write_text('{"text": "you suck", "label": "insult"}\n\n'
-                    '{"text": "gg", "label": "non_toxic"}\n', encoding="utf-8")
+    path.write_text(
+        '{"text": "you suck", "label": "insult"}\n\n{"text": "gg", "label": "non_toxic"}\n',
+        encoding="utf-8",
+    )
     examples = load_source(Source("decisions", "labeled", path, {}), CATEGORIES)
     assert [(e.text, e.label) for e in examples] == [("you suck", "insult"), ("gg", "non_toxic")]
 
 
 def test_no_text_lands_in_two_splits(tmp_path: Path) -> None:
-    examples = [Example("You are an IDIOT", "insult", "a", "train"),
-                Example("you are an idiot", "insult", "b", "test"),
-                Example("y o u are an id1ot", "insult", "b", "validation"),
-                Example("gg", "non_toxic", "a", "validation"),
-                Example("gg", "non_toxic", "a", "test")]
+    examples = [
+        Example("You are an IDIOT", "insult", "a", "train"),
+        Example("you are an idiot", "insult", "b", "test"),
+        Example("y o u are an id1ot", "insult", "b", "validation"),
+        Example("gg", "non_toxic", "a", "validation"),
+        Example("gg", "non_toxic", "a", "test"),
+    ]
     examples += [Example(f"line {i}", "non_toxic", "c") for i in range(200)]
     splits = build_splits(examples, seed=1)
     keys = {s: {e.text.lower() for e in rows} for s, rows in splits.items()}
@@ -92,8 +120,11 @@ def test_no_text_lands_in_two_splits(tmp_path: Path) -> None:
 
 
 def test_duplicates_with_conflicting_labels_collapse_to_the_majority() -> None:
-    examples = [Example("noob", "insult", "a", "train"), Example("noob", "insult", "a", "train"),
-                Example("noob", "non_toxic", "a", "train")]
+    examples = [
+        Example("noob", "insult", "a", "train"),
+        Example("noob", "insult", "a", "train"),
+        Example("noob", "non_toxic", "a", "train"),
+    ]
     assert [e.label for e in build_splits(examples)["train"]] == ["insult"]
 
 
@@ -106,15 +137,17 @@ def test_a_config_with_an_unknown_setting_is_rejected(tmp_path: Path) -> None:
 
 def test_a_toml_config_works_too(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('epochs = 1\n[[sources]]\nname = "mine"\nformat = "labeled"\n'
-                    'path = "mine.csv"\n')
+    path.write_text(
+        'epochs = 1\n[[sources]]\nname = "mine"\nformat = "labeled"\npath = "mine.csv"\n'
+    )
     config = load_config(path)
     assert config.epochs == 1 and config.sources[0].path == tmp_path / "mine.csv"
 
 
 @pytest.mark.slow
 def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
-    tmp_path: Path, tiny_hf_model: Path,
+    tmp_path: Path,
+    tiny_hf_model: Path,
 ) -> None:
     from client.cli import main
     from models.classifier import Classifier
@@ -122,7 +155,8 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     _write_csv(tmp_path / "train.csv", _labeled_rows(240))
     (tmp_path / "config.yaml").write_text(
         f"name: tiny\nbase_model: {tiny_hf_model}\nepochs: 1\nbatch_size: 16\nmax_length: 32\n"
-        "stages: both\nthreads: 1\nsources:\n  - {name: mine, format: labeled, path: train.csv}\n")
+        "stages: both\nthreads: 1\nsources:\n  - {name: mine, format: labeled, path: train.csv}\n"
+    )
     run = tmp_path / "run"
     assert main(["train", "--config", str(tmp_path / "config.yaml"), "--out", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
@@ -147,7 +181,9 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
 
 
 def test_evaluate_reports_metrics_for_a_model_on_labeled_data(
-    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    tiny_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from client.cli import main
 

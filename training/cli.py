@@ -30,6 +30,11 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-length", type=int, default=128, help="tokens per window at run time")
     parser.add_argument("--name", help="the model's name in its card (default: the config's)")
     parser.add_argument(
+        "--save-reference",
+        metavar="DIR",
+        help="also save the PyTorch weights (fp16, half the size) for the int8-vs-fp32 benchmark",
+    )
+    parser.add_argument(
         "--parity-rows",
         type=int,
         default=0,
@@ -115,6 +120,10 @@ def run_export(args: argparse.Namespace) -> int:
         },
     )
     card = render_card(name, config, metrics, parity)
+    if args.save_reference:
+        from training.export import save_reference
+
+        save_reference(model_dir, args.save_reference)
     card_path = Path(args.out) / "README.md"
     card_path.write_text(card, encoding="utf-8")
     print(json.dumps(parity, indent=2))

@@ -213,6 +213,13 @@ def export_model(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def save_reference(model_dir: str | Path, out_dir: str | Path) -> None:
+    """The fine-tuned PyTorch weights stored as fp16 (upcast to fp32 on load) with the tokenizer."""
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    model.half().save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(out_dir)
+
+
 def load_test_split(run_dir: Path, labels: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     rows = [
         json.loads(line)
