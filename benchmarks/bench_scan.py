@@ -58,14 +58,16 @@ def classifier_dir(requested: str | None, folder: Path) -> tuple[Path | None, st
 
 
 _DECODE = """
-import resource, sys
+import sys
 sys.path.insert(0, sys.argv[1])
 from models.audio import read_chunks
 samples = longest = 0
 for chunk in read_chunks(sys.argv[2]):
     samples += len(chunk.samples)
     longest = max(longest, len(chunk.samples))
-print(samples / 16000, longest / 16000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+print(samples / 16000, longest / 16000, int(status) / 1024)
 """
 
 
