@@ -11,7 +11,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from client.commands.scan import add_voice_options, finding_row, paint, table_header, use_colour
+from client.commands.scan import add_voice_options, finding_row, table_header
+from client.terminal import paint, use_colour
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

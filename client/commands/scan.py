@@ -9,22 +9,7 @@ import shutil
 import sys
 import time
 
-_ANSI = {
-    "red": "\033[31m",
-    "yellow": "\033[33m",
-    "magenta": "\033[35m",
-    "green": "\033[32m",
-    "dim": "\033[2m",
-    "bold": "\033[1m",
-    "reset": "\033[0m",
-}
-_CATEGORY_COLOUR = {
-    "profanity": "yellow",
-    "insult": "red",
-    "identity_hate": "magenta",
-    "threat": "magenta",
-    "sexual_harassment": "magenta",
-}
+from client.terminal import paint, use_colour, verdict_cells
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -97,33 +82,14 @@ def load_models(args: argparse.Namespace):
     return transcriber, classifier
 
 
-def use_colour(choice: str, stream=None) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    stream = stream or sys.stdout
-    return stream.isatty() and "NO_COLOR" not in os.environ
-
-
-def paint(text: str, colour: str, on: bool) -> str:
-    return f"{_ANSI[colour]}{text}{_ANSI['reset']}" if on else text
-
-
 def finding_row(finding, width: int, colour: bool) -> str:
     from client.reports import clock
 
     verdict = finding.verdict
-    label = verdict.label.replace("_", " ")
     speaker = (finding.speaker or "")[:14]
-    shown = " ".join(finding.text.split())
-    room = max(20, width - 58)
-    if len(shown) > room:
-        shown = shown[: room - 1] + "…"
-    cell = f"{label:<15}"
-    if verdict.toxic:
-        cell = paint(cell, _CATEGORY_COLOUR.get(verdict.label, "red"), colour)
-        shown = paint(shown, "bold", colour)
-    else:
-        cell = paint(cell, "green", colour)
+    cell, shown = verdict_cells(
+        verdict.label, verdict.toxic, finding.text, max(20, width - 58), colour
+    )
     return f"{clock(finding.start)}  {speaker:<14} {cell} {verdict.score:>7.3f}  {shown}"
 
 
