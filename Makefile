@@ -38,6 +38,9 @@ test: setup-dev system-deps
 DATA ?= ../shared/datasets
 bench: setup-dev system-deps
 	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --json benchmarks/results/classifier.json
+	$(BIN)/python benchmarks/bench_scan.py --minutes 10 --whisper base --json benchmarks/results/scan.json
+	$(BIN)/python benchmarks/bench_live.py --json benchmarks/results/live.json
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_gui.py
 
 # retrain the shipped default model (about an hour on 2 cores), then export it into the app
 train-default: setup-dev

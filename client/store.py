@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.excerpts import Excerpt
@@ -348,45 +348,43 @@ class Store:
                 (session_id,),
             ).fetchone()[0]
             for excerpt, verdict in zip(excerpts, verdicts, strict=True):
-                scores = {k: round(float(v), 5) for k, v in verdict.scores.items()}
+                row = StoredExcerpt(
+                    0,
+                    session_id,
+                    track_id,
+                    position,
+                    excerpt.text,
+                    excerpt.start,
+                    excerpt.end,
+                    excerpt.speaker,
+                    excerpt.time,
+                    excerpt.end_time,
+                    verdict.label,
+                    bool(verdict.toxic),
+                    float(verdict.score),
+                    {k: round(float(v), 5) for k, v in verdict.scores.items()},
+                )
                 cursor = db.execute(
                     "INSERT INTO excerpts (session_id, track_id, position, text, start_char, "
                     "end_char, speaker, time, end_time, label, toxic, score, scores) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        session_id,
-                        track_id,
-                        position,
-                        excerpt.text,
-                        excerpt.start,
-                        excerpt.end,
-                        excerpt.speaker,
-                        excerpt.time,
-                        excerpt.end_time,
-                        verdict.label,
-                        int(verdict.toxic),
-                        float(verdict.score),
-                        json.dumps(scores),
+                        row.session_id,
+                        row.track_id,
+                        row.position,
+                        row.text,
+                        row.start,
+                        row.end,
+                        row.speaker,
+                        row.time,
+                        row.end_time,
+                        row.label,
+                        int(row.toxic),
+                        row.score,
+                        json.dumps(row.scores),
                     ),
                 )
-                out.append(
-                    StoredExcerpt(
-                        cursor.lastrowid,
-                        session_id,
-                        track_id,
-                        position,
-                        excerpt.text,
-                        excerpt.start,
-                        excerpt.end,
-                        excerpt.speaker,
-                        excerpt.time,
-                        excerpt.end_time,
-                        verdict.label,
-                        bool(verdict.toxic),
-                        float(verdict.score),
-                        scores,
-                    )
-                )
+                out.append(replace(row, id=cursor.lastrowid))
                 position += 1
         return out
 

@@ -128,8 +128,13 @@ def excerpts_from_file(
         raise ExcerptError(f"{path} could not be read: {error.strerror or error}.") from error
     text = decode_bytes(raw, name=path.name)
     if fmt == "auto":
-        fmt = _EXTENSIONS.get(path.suffix.lower(), "auto")
+        fmt = format_for_path(path)
     return excerpts_from_text(text, fmt)
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str:
+    """The format a file's extension implies ("text": plain or chat, by content), else "auto"."""
+    return _EXTENSIONS.get(Path(path).suffix.lower(), "auto")
 
 
 def decode_bytes(raw: bytes, name: str = "The file") -> str:

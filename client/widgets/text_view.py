@@ -246,7 +246,7 @@ class TextView(QWidget):
 
     def open_file(self, path: str | Path) -> None:
         """Load a chat log into the editor and check it; unreadable files get a message."""
-        from models.excerpts import ExcerptError, decode_bytes
+        from models.excerpts import ExcerptError, decode_bytes, format_for_path
 
         path = Path(path)
         try:
@@ -257,16 +257,7 @@ class TextView(QWidget):
             self._say(f"Could not open {path.name}: {getattr(exc, 'strerror', None) or exc}")
             return
         self.editor.setPlainText(text)
-        extension = path.suffix.lower()
-        self._fmt = {
-            ".csv": "csv",
-            ".tsv": "csv",
-            ".json": "json",
-            ".jsonl": "jsonl",
-            ".ndjson": "jsonl",
-            ".txt": "text",
-            ".log": "text",
-        }.get(extension, "auto")
+        self._fmt = format_for_path(path)
         self._title = path.name
         self.check()
 
