@@ -52,6 +52,25 @@ def _binary(metrics: dict) -> dict:
     } | {"rows": metrics["rows"]}
 
 
+def test_sets(data: Path, labels: tuple[str, ...]) -> dict[str, list]:
+    """CONDA labeled test, its rows whose text is not in CONDA train/valid, TweetEval offensive."""
+    conda_test = _rows(
+        data,
+        "conda",
+        "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
+        labels,
+        forced="test",
+    )
+    seen = {text_key(r.text) for r in _rows(data, "conda", "conda", labels)}
+    return {
+        "conda_test": conda_test,
+        "conda_test_unseen": [r for r in conda_test if text_key(r.text) not in seen],
+        "tweeteval_offensive_test": _rows(
+            data, "tweeteval", "tweeteval/offensive", labels, split="test"
+        ),
+    }
+
+
 def quality(classifier: Classifier, data: Path) -> tuple[dict, dict]:
     labels = classifier.labels
     limits = [classifier.threshold_for(c) for c in labels[1:]]
@@ -61,27 +80,17 @@ def quality(classifier: Classifier, data: Path) -> tuple[dict, dict]:
         truth = np.array([labels.index(r.label) for r in rows])
         return evaluate(probs, truth, labels, classifier.threshold, limits), probs
 
-    conda_test = _rows(
-        data,
-        "conda",
-        "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
-        labels,
-        forced="test",
-    )
-    seen = {text_key(r.text) for r in _rows(data, "conda", "conda", labels)}
-    unseen = [r for r in conda_test if text_key(r.text) not in seen]
-    tweeteval = _rows(data, "tweeteval", "tweeteval/offensive", labels, split="test")
     results, probs = {}, {}
-    for name, rows in (
-        ("conda_test", conda_test),
-        ("conda_test_unseen", unseen),
-        ("tweeteval_offensive_test", tweeteval),
-    ):
+    sets = test_sets(data, labels)
+    for name, rows in sets.items():
         metrics, probs[name] = score(rows)
         results[name] = _binary(metrics)
     return results, {
-        "conda_test": (conda_test, probs["conda_test"]),
-        "tweeteval_offensive_test": (tweeteval, probs["tweeteval_offensive_test"]),
+        "conda_test": (sets["conda_test"], probs["conda_test"]),
+        "tweeteval_offensive_test": (
+            sets["tweeteval_offensive_test"],
+            probs["tweeteval_offensive_test"],
+        ),
     }
 
 
@@ -107,22 +116,7 @@ def tfidf_baseline(data: Path, labels: tuple[str, ...]) -> dict:
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
     model.fit(features, truth)
     out = {"train_rows": len(train)}
-    conda_test = _rows(
-        data,
-        "conda",
-        "conda_labeled_test_yuanzhejia/CONDA_test_original.csv",
-        labels,
-        forced="test",
-    )
-    seen = {text_key(r.text) for r in _rows(data, "conda", "conda", labels)}
-    for name, rows in (
-        ("conda_test", conda_test),
-        ("conda_test_unseen", [r for r in conda_test if text_key(r.text) not in seen]),
-        (
-            "tweeteval_offensive_test",
-            _rows(data, "tweeteval", "tweeteval/offensive", labels, "test"),
-        ),
-    ):
+    for name, rows in test_sets(data, labels).items():
         x = [r.text for r in rows]
         p = model.predict_proba(hstack([words.transform(x), chars.transform(x)]).tocsr())[:, 1]
         y = np.array([r.label != "non_toxic" for r in rows])
