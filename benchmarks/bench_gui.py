@@ -67,29 +67,6 @@ def measure_startup(runs: int) -> list[float]:
     return times
 
 
-class StallMeter:
-    def __init__(self) -> None:
-        from PySide6.QtCore import QElapsedTimer, QTimer
-
-        self.worst = 0.0
-        self._clock = QElapsedTimer()
-        self._timer = QTimer()
-        self._timer.setInterval(5)
-        self._timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        self.worst = 0.0
-        self._clock.start()
-        self._timer.start()
-
-    def _tick(self) -> None:
-        self.worst = max(self.worst, self._clock.restart() / 1000)
-
-    def stop(self) -> float:
-        self._timer.stop()
-        return self.worst
-
-
 def make_recording(folder: Path) -> Path:
     from tests.voice_fixtures import CLEAN, RUDE, layout, speech, write_wav
 
@@ -109,6 +86,8 @@ def measure_stalls(model: str | None, audio: Path | None) -> dict[str, float]:
         audio = audio or make_recording(folder)
         settings = folder / "settings.json"
         settings.write_text(json.dumps({"model_dir": model or ""}), encoding="utf-8")
+        from tests.client.stall_meter import StallMeter
+
         meter = StallMeter()
         began = time.perf_counter()
         window = create_window(folder / "db.sqlite3", settings)

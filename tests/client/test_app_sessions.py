@@ -4,9 +4,10 @@ message and the queue goes on; unfinished files are offered again; the window st
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 
 from tests.client.conftest import needs_shipped_model, screenshot
+from tests.client.stall_meter import StallMeter
 from tests.voice_fixtures import CLEAN, RUDE, layout, needs_espeak, onset, speech, write_wav
 
 pytestmark = [needs_espeak, pytest.mark.slow]
@@ -24,29 +25,6 @@ def match_wav(tmp_path_factory):
 def wait_for_queue(qtbot, window, timeout=120_000):
     qtbot.waitUntil(lambda: not window.queue.busy(), timeout=timeout)
     qtbot.wait(50)  # let the last done/failed signal reach the view
-
-
-class StallMeter:
-    """The longest the event loop went without running a 5 ms timer."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-        self._clock = QElapsedTimer()
-        self._timer = QTimer()
-        self._timer.setInterval(5)
-        self._timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        self._clock.start()
-        self._timer.start()
-
-    def _tick(self) -> None:
-        gap = self._clock.restart() / 1000
-        self.worst = max(self.worst, gap)
-
-    def stop(self) -> float:
-        self._timer.stop()
-        return self.worst
 
 
 def test_a_scanned_recording_shows_its_excerpts_at_the_right_time(
