@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, from the local CPU wheel: otherwise pip pulls several GB of CUDA packages
 TORCH := torch==2.13.0
 
-.PHONY: run test bench train-default lint format setup setup-dev system-deps clean
+.PHONY: run test bench bundle train-default lint format setup setup-dev system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ train-default: setup-dev
 	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --update-card \
 		--json benchmarks/results/classifier.json
 
+# a one-folder desktop bundle in dist/modlens (about 850 MB, no torch); then
+# packaging/install-launcher.sh adds it to the desktop's application menu
+bundle: setup
+	$(BIN)/pip install -q -e '.[bundle]'
+	$(BIN)/pyinstaller --noconfirm --log-level WARN packaging/modlens.spec
+
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,4 +65,4 @@ format: setup-dev
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
