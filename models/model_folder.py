@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def file_record(path: Path) -> dict[str, Any]:
 def write_config(folder: Path, config: ModelConfig) -> None:
     """Write config.json with fresh checksums of the model files, atomically."""
     files = {name: file_record(folder / name) for name in (MODEL_NAME, TOKENIZER_NAME)}
-    data = ModelConfig(**{**config.__dict__, "files": files}).to_json()
+    data = replace(config, files=files).to_json()
     tmp = folder / (CONFIG_NAME + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     tmp.replace(folder / CONFIG_NAME)

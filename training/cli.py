@@ -113,19 +113,17 @@ def run_export(args: argparse.Namespace) -> int:
         args.max_length,
         texts,
         truth,
+        card=lambda parity: render_card(name, config, metrics, parity),
         extra={
             "name": name,
             "base_model": config.get("base_model"),
             "trained_from_run": run_dir.name,
         },
     )
-    card = render_card(name, config, metrics, parity)
     if args.save_reference:
         from training.export import save_reference
 
         save_reference(model_dir, args.save_reference)
-    card_path = Path(args.out) / "README.md"
-    card_path.write_text(card, encoding="utf-8")
     print(json.dumps(parity, indent=2))
     print(f"model folder: {args.out}")
     return 0

@@ -12,6 +12,8 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from models.model_folder import (
     write_config,
 )
 from training.evaluate import binary_f1
+from training.train import predict_proba
 
 OPSET = 17
 
@@ -98,13 +101,6 @@ def quantize_int8(
     return int8_path
 
 
-@torch.inference_mode()
-def _torch_probs(model: Any, tokenizer: Any, texts: list[str], max_length: int) -> np.ndarray:
-    from training.train import predict_proba
-
-    return predict_proba(model, tokenizer, texts, max_length, desc="parity (pytorch)")
-
-
 def check_parity(
     model: Any,
     tokenizer: Any,
@@ -123,7 +119,7 @@ def check_parity(
     int8 = classifier.probabilities(texts)
     int8_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    fp32 = _torch_probs(model, tokenizer, texts, max_length)
+    fp32 = predict_proba(model, tokenizer, texts, max_length, desc="parity (pytorch)")
     fp32_seconds = time.perf_counter() - started
     limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
     pred_int8 = decide(int8, classifier.threshold, limits)
@@ -151,10 +147,13 @@ def export_model(
     max_length: int = 128,
     parity_texts: list[str] | None = None,
     parity_labels: np.ndarray | None = None,
-    card: str | None = None,
+    card: Callable[[dict[str, Any]], str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write an app-ready model folder from a saved Hugging Face model; return parity results."""
+    """Write an app-ready model folder from a saved Hugging Face model; return parity results.
+
+    card, given the parity results, returns the model card; the folder replaces out_dir whole.
+    """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -193,13 +192,9 @@ def export_model(
                 else np.zeros(len(parity_texts), dtype=np.int64)
             )
             parity = check_parity(model, tokenizer, staging, parity_texts, labels_array, max_length)
-            write_config(
-                staging,
-                ModelConfig(**{**config.__dict__, "extra": {**config.extra, "parity": parity}}),
-            )
-        (staging / CARD_NAME).write_text(
-            card or f"# modlens classifier\n\nLabels: {', '.join(labels)}\n", encoding="utf-8"
-        )
+            write_config(staging, replace(config, extra={**config.extra, "parity": parity}))
+        text = card(parity) if card else f"# modlens classifier\n\nLabels: {', '.join(labels)}\n"
+        (staging / CARD_NAME).write_text(text, encoding="utf-8")
         if out_dir.exists():
             backup = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(backup, ignore_errors=True)
