@@ -182,6 +182,12 @@ def int8_vs_fp32(classifier: Classifier, sets: dict, lines: list[str], threads: 
 CARD_MARK = "## Benchmarks"
 
 
+CONDA_NOTE = (
+    "CONDA's own labels cap what any model can score on it; `benchmarks/conda_ceiling.py` "
+    "measures that cap for a model, and the project's `docs/conda-ceiling.md` explains it."
+)
+
+
 def card_section(results: dict) -> str:
     """The model card's benchmark section, from one run of this script."""
     q, base = results["int8_onnx"], results["tfidf_baseline"]
@@ -205,6 +211,7 @@ def card_section(results: dict) -> str:
             f"{m['f1']:.3f} | {m['macro_f1']:.3f} | {m['auc']:.3f} | "
             f"{b.get('f1', float('nan')):.3f} | {b.get('auc', float('nan')):.3f} |"
         )
+    lines += ["", CONDA_NOTE]
     speed = results["int8_vs_fp32"].get("speed")
     if speed:
         lines += [
