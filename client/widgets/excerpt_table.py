@@ -8,6 +8,7 @@ category and a minimum confidence; N / P (or J / K) move to the next or previous
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -186,9 +187,21 @@ class ExcerptFilter(QSortFilterProxyModel):
         self.min_confidence = 0.0
 
     def set_filter(self, category: str, min_confidence: float) -> None:
-        self.category = category
-        self.min_confidence = min_confidence
-        self.invalidateFilter()
+        def apply() -> None:
+            self.category = category
+            self.min_confidence = min_confidence
+
+        self.refilter(apply)
+
+    def refilter(self, change: Callable[[], None]) -> None:
+        """Make a change the filter depends on, then filter the rows again."""
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter is deprecated there
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:
+            change()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         model: ExcerptModel = self.sourceModel()
@@ -284,8 +297,7 @@ class ExcerptTable(QWidget):
         self._update_counts()
 
     def set_decisions(self, decisions: dict[int, Decision]) -> None:
-        self.model.set_decisions(decisions)
-        self.proxy.invalidateFilter()
+        self.proxy.refilter(lambda: self.model.set_decisions(decisions))
         self._update_counts()
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
