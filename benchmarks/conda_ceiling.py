@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from models.classifier import Classifier  # noqa: E402
 from models.model_folder import DEFAULT_MODEL_DIR  # noqa: E402
-from training.data import text_key  # noqa: E402
+from models.taxonomy import DEFAULT_CATEGORIES, NON_TOXIC  # noqa: E402
+from training.data import Source, load_source, text_key  # noqa: E402
+from training.evaluate import binary_f1  # noqa: E402
 
 TOXIC = {"E", "I"}
 JUDGEMENTS = ("label_wrong", "model_wrong", "ambiguous")
@@ -40,34 +42,22 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _f1(truth: np.ndarray, pred: np.ndarray) -> float:
-    tp = int((truth & pred).sum())
-    return 2 * tp / max(1, 2 * tp + int((truth & ~pred).sum()) + int((~truth & pred).sum()))
-
-
 def load(data: Path) -> tuple[list[dict], dict[str, list[int]]]:
     """Labeled test rows (id, text, toxic, key) and the toxic votes per text in train/valid."""
     votes: dict[str, list[int]] = defaultdict(list)
-    for name in ("CONDA_train.csv", "CONDA_valid.csv"):
-        for row in _read(data / "conda" / name):
-            if row["intentClass"].strip():
-                key = text_key(row["utterance"].replace("[SEPA]", " "))
-                votes[key].append(int(row["intentClass"].strip() in TOXIC))
+    for example in load_source(Source("conda", "conda", data / "conda", {}), DEFAULT_CATEGORIES):
+        votes[text_key(example.text)].append(int(example.label != NON_TOXIC))
     rows = []
     for row in _read(data / "conda_labeled_test_yuanzhejia" / "CONDA_test_original.csv"):
         if not row["intentClass"].strip():
             continue
         text = row["utterance"].replace("[SEPA]", " ").strip()
-        if not text_key(text):
+        key = text_key(text)
+        if not key:
             continue  # an empty line, as the benchmark and the training data drop it
+        intent = row["intentClass"].strip()
         rows.append(
-            {
-                "id": row[""],
-                "text": text,
-                "intent": row["intentClass"].strip(),
-                "toxic": row["intentClass"].strip() in TOXIC,
-                "key": text_key(text),
-            }
+            {"id": row[""], "text": text, "intent": intent, "toxic": intent in TOXIC, "key": key}
         )
     return rows, votes
 
@@ -94,11 +84,11 @@ def measure(rows: list[dict], votes: dict[str, list[int]], classifier: Classifie
         "unseen_rows": int((~seen).sum()),
         "toxic_share_seen": round(float(truth[seen].mean()), 3),
         "toxic_share_unseen": round(float(truth[~seen].mean()), 3),
-        "model_f1_all": round(_f1(truth, pred), 4),
-        "model_f1_seen": round(_f1(truth[seen], pred[seen]), 4),
-        "model_f1_unseen": round(_f1(truth[~seen], pred[~seen]), 4),
-        "oracle_f1_seen": round(_f1(truth[seen], oracle[seen]), 4),
-        "oracle_seen_model_unseen_f1_all": round(_f1(truth, oracle), 4),
+        "model_f1_all": round(binary_f1(truth, pred), 4),
+        "model_f1_seen": round(binary_f1(truth[seen], pred[seen]), 4),
+        "model_f1_unseen": round(binary_f1(truth[~seen], pred[~seen]), 4),
+        "oracle_f1_seen": round(binary_f1(truth[seen], oracle[seen]), 4),
+        "oracle_seen_model_unseen_f1_all": round(binary_f1(truth, oracle), 4),
         "repeated_texts_in_train_valid": len(multi),
         "copies_agreeing_with_majority": round(agree, 4),
         "unseen_errors": {

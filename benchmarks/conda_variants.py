@@ -4,7 +4,7 @@ Every variant fine-tunes the MiniLM base on CONDA train plus 80% of CONDA valid 
 as training/configs/default.yaml), picks its threshold on the other CONDA valid rows, and scores the
 labeled CONDA test: all rows, and the rows whose text is not in CONDA train/valid ("unseen").
 
-    baseline  one row per distinct text (as `modlens train` does)
+    baseline  one row per distinct text with its majority label (ties: the first seen)
     dups      every copy of a text kept, so frequent lines weigh as they occur in chat
     context   the two previous lines of the match go in as a first segment (text pair)
     typos     30% of training texts get one typo (swap, drop, double, vowel) per step
