@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from models.errors import ModlensError
 from models.taxonomy import Taxonomy
 from models.voice import Finding
 
@@ -21,7 +22,7 @@ FORMATS = {".json": "json", ".csv": "csv", ".srt": "srt", ".vtt": "vtt", ".html"
 FORMATS[".htm"] = "html"
 
 
-class ReportError(ValueError):
+class ReportError(ModlensError, ValueError):
     """A report that cannot be written; the message is meant for the user."""
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from models.errors import ModlensError
 from models.excerpts import Excerpt
 from models.taxonomy import NON_TOXIC
 
@@ -85,7 +86,7 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class StoreError(RuntimeError):
+class StoreError(ModlensError, RuntimeError):
     """A database that cannot be opened or written; the message is meant for the moderator."""
 
 

@@ -27,13 +27,13 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from client.settings import Settings, vocabulary_words
 from client.store import Store
+from models.errors import ModlensError
 
 
 def user_message(exc: BaseException) -> str:
     """A one-line message for the window; the traceback goes to the terminal for developers."""
     text = str(exc).strip() or exc.__class__.__name__
-    known = ("ModelError", "AudioError", "ExcerptError", "StoreError", "ScanError")
-    if exc.__class__.__name__ not in known and not isinstance(exc, OSError | ValueError):
+    if not isinstance(exc, ModlensError | OSError | ValueError):
         traceback.print_exception(exc)
         text = f"{exc.__class__.__name__}: {text}"
     return text
@@ -148,7 +148,7 @@ def _lower_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
-class ScanError(RuntimeError):
+class ScanError(ModlensError, RuntimeError):
     """A recording that gave nothing to review; the message says why."""
 
 

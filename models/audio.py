@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.errors import ModlensError
+
 SAMPLE_RATE = 16_000
 # how far back from a chunk's nominal end to look for a quiet place to cut
 _CUT_SEARCH_S = 3.0
@@ -22,7 +24,7 @@ _CUT_FRAME = 320  # 20 ms
 _PROBE_S = 60.0
 
 
-class AudioError(ValueError):
+class AudioError(ModlensError, ValueError):
     """A file that cannot be read as audio; the message is meant for the user."""
 
 

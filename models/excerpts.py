@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.errors import ModlensError
+
 FORMATS = ("auto", "plain", "chat", "csv", "json", "jsonl")
 
 MESSAGE_FIELDS = ("message", "text", "content", "msg", "body", "chat", "utterance", "comment")
@@ -53,7 +55,7 @@ _TIME_OF_DAY = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?(?!\d
 _SNIFF_BYTES = 8192
 
 
-class ExcerptError(ValueError):
+class ExcerptError(ModlensError, ValueError):
     """Input that cannot be read as text; the message is meant for the user."""
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from models.audio import SAMPLE_RATE
 from models.classifier import Classifier
+from models.errors import ModlensError
 from models.transcriber import Transcriber
 from models.voice import Finding, segment_excerpts
 
@@ -29,7 +30,7 @@ FRAME = 512  # Silero VAD's window at 16 kHz (32 ms)
 _CONTEXT = 64
 
 
-class LiveError(RuntimeError):
+class LiveError(ModlensError, RuntimeError):
     """Live capture cannot start or run; the message is meant for the user."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from models.errors import ModlensError
 from models.taxonomy import Taxonomy
 
 CONFIG_NAME = "config.json"
@@ -22,7 +23,7 @@ FORMAT = "modlens-classifier/1"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "weights" / "default"
 
 
-class ModelError(RuntimeError):
+class ModelError(ModlensError, RuntimeError):
     """A model folder that cannot be used; the message says what is wrong and where."""
 
 

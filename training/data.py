@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.errors import ModlensError
 from models.normalize import normalize
 from models.taxonomy import NON_TOXIC
 
@@ -46,7 +47,7 @@ class Source:
     files: dict[str, str] | None = None  # split (or "auto": by text hash) -> file name
 
 
-class DataError(ValueError):
+class DataError(ModlensError, ValueError):
     pass
 
 
