@@ -527,6 +527,58 @@ class Store:
         return len(rows)
 
 
+    # --- the Sessions screen: find, search, delete, cancel (added by the sessions view) ---
+
+    def tracks_with_path(self, path: str | os.PathLike[str]) -> list[Track]:
+        """Tracks made from this file (the path as it was added), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, session_id, path, status, progress, duration, error FROM tracks "
+                "WHERE path = ? ORDER BY id",
+                (str(path),),
+            ).fetchall()
+        return [Track(*row) for row in rows]
+
+    def search_sessions(self, query: str) -> list[Session]:
+        """Sessions whose title, a file name or a player (speaker) name contains query
+        (case-insensitive), newest first; every session for an empty query."""
+        needle = query.strip().casefold()
+        sessions = self.sessions()
+        if not needle:
+            return sessions
+        with self._lock:
+            paths = self._db.execute("SELECT session_id, path FROM tracks").fetchall()
+            speakers = self._db.execute(
+                "SELECT DISTINCT session_id, speaker FROM excerpts WHERE speaker IS NOT NULL"
+            ).fetchall()
+        words: dict[int, list[str]] = {}
+        for session_id, path in paths:
+            words.setdefault(session_id, []).append(Path(path).name)
+        for session_id, speaker in speakers:
+            words.setdefault(session_id, []).append(speaker)
+        return [
+            s
+            for s in sessions
+            if needle in s.title.casefold()
+            or any(needle in w.casefold() for w in words.get(s.id, ()))
+        ]
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete a session with its tracks, excerpts and decisions; the audio files stay."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def cancel_track(self, track_id: int, reason: str = "cancelled") -> bool:
+        """Mark a queued or scanning track failed with reason (so it can be retried); False when
+        it had already finished."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE tracks SET status = 'failed', error = ?, finished = ? "
+                "WHERE id = ? AND status IN ('queued', 'scanning')",
+                (reason, time.time(), track_id),
+            )
+        return cursor.rowcount > 0
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT under the store's lock; ROLLBACK when the block raises."""
 
