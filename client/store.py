@@ -526,7 +526,6 @@ class Store:
         tmp.replace(path)
         return len(rows)
 
-
     # --- the Sessions screen: find, search, delete, cancel (added by the sessions view) ---
 
     def tracks_with_path(self, path: str | os.PathLike[str]) -> list[Track]:
@@ -578,6 +577,7 @@ class Store:
                 (reason, time.time(), track_id),
             )
         return cursor.rowcount > 0
+
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT under the store's lock; ROLLBACK when the block raises."""
