@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -339,20 +340,32 @@ def _parse_number(value: str) -> float | None:
 
 
 def _parse_time(value: object) -> float | None:
-    """Seconds from a number of seconds or a clock time hh:mm(:ss); None otherwise."""
+    """Seconds from a number of seconds or a clock time hh:mm(:ss); None otherwise.
+
+    A time that is not a finite number (inf, nan, 1e400, an int too large for a float) is no
+    time at all: None, never a value that breaks sorting, clocks or the timeline.
+    """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(value)
     value = str(value).strip()
     number = _parse_number(value)
     if number is not None:
-        return number
+        return _finite(number)
     match = _TIME_OF_DAY.search(value)
     if not match:
         return None
     hours, minutes, seconds = match.groups()
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds or 0)
+
+
+def _finite(value: float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a float's range
+        return None
+    return number if math.isfinite(number) else None
 
 
 # --- JSON and JSON Lines --------------------------------------------------------------------

@@ -355,3 +355,31 @@ def test_a_one_megabyte_line_without_breaks_splits_quickly():
     assert time.perf_counter() - started < 1.0
     assert all(len(e.text) <= 280 for e in excerpts)
     assert_offsets_match(source, excerpts)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("csv", "time,name,message\ninf,ana,you idiot\nnan,bo,gg\n-inf,cy,hi\n1e400,dee,ok\n"),
+        (
+            "json",
+            '[{"time": 1e400, "name": "ana", "message": "you idiot"},'
+            ' {"time": NaN, "name": "bo", "message": "gg"},'
+            ' {"time": -Infinity, "name": "cy", "message": "hi"},'
+            ' {"time": ' + "9" * 400 + ', "name": "dee", "message": "ok"}]',
+        ),
+        (
+            "jsonl",
+            '{"ts": "inf", "user": "ana", "text": "you idiot"}\n'
+            '{"ts": "nan", "user": "bo", "text": "gg"}\n'
+            '{"ts": Infinity, "user": "cy", "text": "hi"}\n'
+            '{"ts": "1e400", "user": "dee", "text": "ok"}\n',
+        ),
+    ],
+)
+def test_a_time_that_is_not_a_finite_number_is_no_time(fmt, text):
+    excerpts = excerpts_from_text(text, fmt)
+    assert [e.text for e in excerpts] == ["you idiot", "gg", "hi", "ok"]
+    assert [e.time for e in excerpts] == [None, None, None, None]
+    # finite times next to them are kept
+    assert excerpts_from_text("time,name,message\n12.5,ana,hi\n", "csv")[0].time == 12.5
