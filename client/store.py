@@ -13,23 +13,31 @@ import contextlib
 import csv
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.errors import ModlensError
 from models.excerpts import Excerpt
-from models.taxonomy import NON_TOXIC
+from models.taxonomy import DEFAULT_CATEGORIES, NON_TOXIC
 
 DB_NAME = "modlens.sqlite3"
 DATA_DIR_ENV = "MODLENS_DATA_DIR"
 
 SESSION_KINDS = ("files", "live", "text")
 TRACK_STATUSES = ("queued", "scanning", "done", "failed")
-ACTIONS = ("confirm", "dismiss", "relabel")
+# confirm: the model was right; dismiss: a false positive; relabel: toxic, but another category;
+# missed: the model passed it (not flagged) and the moderator flags it, with a category
+ACTIONS = ("confirm", "dismiss", "relabel", "missed")
+CRASH_LIMIT = 2  # scans of one file that ended with the process gone before it is not retried
+STALE_SECONDS = 300.0  # a scan owner whose heartbeat is older than this is taken to be dead
+_HOST = socket.gethostname()
+_INSTANCE = uuid.uuid4().hex  # this process, as an owner of scans (a pid can be reused)
 
 # Each entry moves the schema from version i to i + 1; never edit one that has shipped.
 MIGRATIONS: tuple[str, ...] = (
@@ -82,12 +90,31 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # v2: the text a session was made from (pasted chat), so a text review can be reopened
     "ALTER TABLE sessions ADD COLUMN source_text TEXT;",
+    # v3: who is scanning a track (so a scan running elsewhere is never offered as unfinished),
+    # how many scans were started (a file that crashes the process is not retried forever), and
+    # a guard: an excerpt that carries a decision is never deleted along the way
+    """
+    ALTER TABLE tracks ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE tracks ADD COLUMN owner_host TEXT;
+    ALTER TABLE tracks ADD COLUMN owner_token TEXT;
+    ALTER TABLE tracks ADD COLUMN heartbeat REAL;
+    ALTER TABLE tracks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER excerpts_keep_decided BEFORE DELETE ON excerpts
+    WHEN EXISTS (SELECT 1 FROM decisions WHERE excerpt_id = OLD.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'an excerpt with a moderator decision is never deleted');
+    END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class StoreError(ModlensError, RuntimeError):
     """A database that cannot be opened or written; the message is meant for the moderator."""
+
+
+class DatabaseInUse(StoreError):
+    """Another modlens holds the database: two windows on one database undo each other's work."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +135,15 @@ class Track:
     progress: float = 0.0
     duration: float | None = None
     error: str | None = None
+    attempts: int = 0  # scans started; one that never ended means the process died in it
+    owner_pid: int | None = None  # the process scanning it now (None when nobody is)
+    owner_host: str | None = None
+
+
+_TRACK_COLUMNS = (
+    "t.id, t.session_id, t.path, t.status, t.progress, t.duration, t.error, t.attempts, "
+    "t.owner_pid, t.owner_host"
+)
 
 
 @dataclass(frozen=True)
@@ -155,24 +191,125 @@ def default_db_path() -> Path:
     return Path(folder) / DB_NAME
 
 
-class Store:
-    """Data access for sessions, tracks, excerpts and decisions. Safe to call from any thread."""
+class DatabaseLock:
+    """One modlens per database: an advisory lock on `<database>.lock` beside it.
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    The operating system drops the lock when its process ends, however it ends, so a lock left
+    by a crashed or killed modlens is simply taken over. The file says which process holds it.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        db_path = Path(db_path)
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._file = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def acquire(self) -> None:
+        """Take the lock or raise DatabaseInUse naming the process that has it."""
+        if self._file is not None:
+            return
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while open
+        try:
+            _lock_file(handle)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise DatabaseInUse(
+                f"modlens is already open on this database ({holder}). Use that window, or "
+                "close it first: two windows on one database would undo each other's work."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {_HOST}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        handle, self._file = self._file, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
+            handle.close()  # closing drops the lock
+
+
+def _lock_file(handle) -> None:
+    """Lock an open file without waiting; OSError when another process has it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+class Store:
+    """Data access for sessions, tracks, excerpts and decisions. Safe to call from any thread:
+    each thread gets its own SQLite connection (WAL lets them read while another writes).
+
+    exclusive=True (the desktop app) also takes the DatabaseLock, so a second app on the same
+    database is refused with DatabaseInUse instead of rescanning and deleting the first's work.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, exclusive: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        self._labels: Callable[[], Iterable[str]] = lambda: DEFAULT_CATEGORIES
+        self.instance_lock = DatabaseLock(self.path) if exclusive else None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA busy_timeout = 5000")
+            if self.instance_lock is not None:
+                self.instance_lock.acquire()
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise StoreError(f"The database {self.path} cannot be opened: {exc}.") from exc
         except OSError as exc:
+            self.close()
             raise StoreError(f"The data folder {self.path.parent} cannot be used: {exc}.") from exc
+        except StoreError:
+            self.close()
+            raise
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        if self._closed:
+            raise StoreError(f"The database {self.path} is closed.")
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.Error:
+            db.close()
+            raise
+        with self._connections_lock:
+            # connections of threads that have ended are closed here (nobody else uses them)
+            alive = []
+            for thread, other in self._connections:
+                if thread.is_alive():
+                    alive.append((thread, other))
+                else:
+                    other.close()
+            self._connections = [*alive, (threading.current_thread(), db)]
+        self._local.db = db
+        return db
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -197,8 +334,33 @@ class Store:
         return _Transaction(self._db, self._lock)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Close every thread's connection and release the instance lock; safe to repeat."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for _thread, db in connections:
+            db.close()
+        self._local = threading.local()
+        if self.instance_lock is not None:
+            self.instance_lock.release()
+
+    # --- labels -----------------------------------------------------------------------------
+
+    def set_labels(self, labels: Iterable[str] | Callable[[], Iterable[str]]) -> None:
+        """The labels a decision may name: the model's taxonomy plus the studio's categories.
+
+        A callable is asked at each decision, so settings changed meanwhile count.
+        """
+        if callable(labels):
+            self._labels = labels
+        else:
+            fixed = tuple(labels)
+            self._labels = lambda: fixed
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        known = [NON_TOXIC, *self._labels()]
+        return tuple(dict.fromkeys(known))
 
     # --- sessions and tracks ----------------------------------------------------------------
 
@@ -219,16 +381,14 @@ class Store:
         if kind:
             query += " WHERE kind = ?"
             args = (kind,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY created DESC, id DESC", args).fetchall()
+        rows = self._db.execute(query + " ORDER BY created DESC, id DESC", args).fetchall()
         return [Session(*row) for row in rows]
 
     def session(self, session_id: int) -> Session | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, kind, title, created, source_text FROM sessions WHERE id = ?",
-                (session_id,),
-            ).fetchone()
+        row = self._db.execute(
+            "SELECT id, kind, title, created, source_text FROM sessions WHERE id = ?",
+            (session_id,),
+        ).fetchone()
         return Session(*row) if row else None
 
     def rename_session(self, session_id: int, title: str) -> None:
@@ -244,51 +404,117 @@ class Store:
         return Track(cursor.lastrowid, session_id, str(path), "queued")
 
     def tracks(self, session_id: int) -> list[Track]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, session_id, path, status, progress, duration, error FROM tracks "
-                "WHERE session_id = ? ORDER BY id",
-                (session_id,),
-            ).fetchall()
+        rows = self._db.execute(
+            f"SELECT {_TRACK_COLUMNS} FROM tracks t WHERE t.session_id = ? ORDER BY t.id",
+            (session_id,),
+        ).fetchall()
         return [Track(*row) for row in rows]
 
     def track(self, track_id: int) -> Track | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, session_id, path, status, progress, duration, error FROM tracks "
-                "WHERE id = ?",
-                (track_id,),
-            ).fetchone()
+        row = self._db.execute(
+            f"SELECT {_TRACK_COLUMNS} FROM tracks t WHERE t.id = ?", (track_id,)
+        ).fetchone()
         return Track(*row) if row else None
 
     def unfinished_tracks(self) -> list[Track]:
         """Recordings queued or mid-scan when the app last stopped: offered again on start-up.
 
-        Live captures are not among them: see close_interrupted_live().
+        A track another live modlens (or this one) is scanning is not unfinished: offering it
+        would scan it twice and drop the other's excerpts. Live captures are not among them
+        either: see close_interrupted_live().
         """
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT t.id, t.session_id, t.path, t.status, t.progress, t.duration, t.error "
+        rows = self._db.execute(
+            f"SELECT {_TRACK_COLUMNS}, t.owner_token, t.heartbeat "
+            "FROM tracks t JOIN sessions s ON s.id = t.session_id "
+            "WHERE t.status IN ('queued', 'scanning') AND s.kind != 'live' ORDER BY t.id"
+        ).fetchall()
+        return [Track(*row[:-2]) for row in rows if not _owner_alive(row[-4:])]
+
+    def claim_track(self, track_id: int) -> Track:
+        """Mark a track as being scanned by this process, and count the attempt, before the
+        scan starts: if the process dies in it, the next start knows (see crashed_scans)."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT t.owner_pid, t.owner_host, t.owner_token, t.heartbeat FROM tracks t "
+                "WHERE t.id = ?",
+                (track_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"track {track_id} is not in the database")
+            if row[2] != _INSTANCE and _owner_alive(row):
+                raise StoreError(
+                    f"This recording is being scanned by another modlens ({_owner_name(row)})."
+                )
+            db.execute(
+                "UPDATE tracks SET status = 'scanning', progress = 0, error = NULL, "
+                "finished = NULL, attempts = attempts + 1, owner_pid = ?, owner_host = ?, "
+                "owner_token = ?, heartbeat = ? WHERE id = ?",
+                (os.getpid(), _HOST, _INSTANCE, time.time(), track_id),
+            )
+        return self.track(track_id)
+
+    def heartbeat(self, track_id: int, progress: float | None = None) -> None:
+        """This process is still scanning the track (and how far it is)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE tracks SET heartbeat = ?, progress = COALESCE(?, progress) "
+                "WHERE id = ? AND owner_token = ?",
+                (time.time(), progress, track_id, _INSTANCE),
+            )
+
+    def release_track(self, track_id: int) -> None:
+        """A scan this process stopped on purpose (closing, cancelled): queued again, and the
+        attempt does not count as a crash."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE tracks SET status = 'queued', attempts = MAX(0, attempts - 1), "
+                "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
+                "WHERE id = ? AND owner_token = ? AND status = 'scanning'",
+                (track_id, _INSTANCE),
+            )
+
+    def crashed_scans(self, limit: int = CRASH_LIMIT) -> list[Track]:
+        """Mark failed the files whose scan was started `limit` times and never ended (the
+        process died in it each time): offering them again would crash it again. At start-up."""
+        crashed: list[Track] = []
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT {_TRACK_COLUMNS}, t.owner_token, t.heartbeat "
                 "FROM tracks t JOIN sessions s ON s.id = t.session_id "
-                "WHERE t.status IN ('queued', 'scanning') AND s.kind != 'live' ORDER BY t.id"
+                "WHERE t.status = 'scanning' AND s.kind != 'live' AND t.attempts >= ?",
+                (limit,),
             ).fetchall()
-        return [Track(*row) for row in rows]
+            for row in rows:
+                if _owner_alive(row[-4:]):
+                    continue
+                track = Track(*row[:-2])
+                message = f"the scan crashed {track.attempts} times; not retried"
+                db.execute(
+                    "UPDATE tracks SET status = 'failed', error = ?, finished = ?, "
+                    "owner_pid = NULL, owner_host = NULL, owner_token = NULL WHERE id = ?",
+                    (message, time.time(), track.id),
+                )
+                crashed.append(replace(track, status="failed", error=message, owner_pid=None))
+        return crashed
 
     def close_interrupted_live(self) -> list[Track]:
         """Mark live captures cut off by a crash as done: their excerpts (and any decisions on
-        them) were saved as they came, and the recording is playable up to the cut."""
+        them) were saved as they came, and the recording is playable up to the cut. A capture
+        another live modlens is still running is left alone."""
         with self._transaction() as db:
             rows = db.execute(
-                "SELECT t.id, t.session_id, t.path, t.status, t.progress, t.duration, t.error "
+                f"SELECT {_TRACK_COLUMNS}, t.owner_token, t.heartbeat "
                 "FROM tracks t JOIN sessions s ON s.id = t.session_id "
                 "WHERE t.status IN ('queued', 'scanning') AND s.kind = 'live'"
             ).fetchall()
+            rows = [row for row in rows if not _owner_alive(row[-4:])]
             db.executemany(
                 "UPDATE tracks SET status = 'done', error = 'capture was cut short', "
-                "finished = ? WHERE id = ?",
+                "finished = ?, owner_pid = NULL, owner_host = NULL, owner_token = NULL "
+                "WHERE id = ?",
                 [(time.time(), row[0]) for row in rows],
             )
-        return [Track(*row) for row in rows]
+        return [Track(*row[:-2]) for row in rows]
 
     def set_track_status(
         self,
@@ -298,22 +524,35 @@ class Store:
         error: str | None = None,
         duration: float | None = None,
     ) -> None:
+        """Set a track's status; 'scanning' makes this process its owner (see claim_track for a
+        scan, which also counts the attempt), 'done' and 'failed' end the ownership."""
         if status not in TRACK_STATUSES:
             raise ValueError(f"unknown track status {status!r}")
         finished = time.time() if status in ("done", "failed") else None
+        owner = (os.getpid(), _HOST, _INSTANCE, time.time()) if status == "scanning" else None
         with self._transaction() as db:
             db.execute(
                 "UPDATE tracks SET status = ?, progress = COALESCE(?, progress), error = ?, "
-                "duration = COALESCE(?, duration), finished = ? WHERE id = ?",
-                (status, progress, error, duration, finished, track_id),
+                "duration = COALESCE(?, duration), finished = ?, owner_pid = ?, owner_host = ?, "
+                "owner_token = ?, heartbeat = ? WHERE id = ?",
+                (status, progress, error, duration, finished, *(owner or (None,) * 4), track_id),
             )
 
     def restart_track(self, track_id: int) -> None:
         """Queue a track again from the start, dropping any excerpts a cut-off scan left.
 
-        Refused when a moderator has decided on one of them: decisions are never dropped.
+        Refused when a moderator has decided on one of them (decisions are never dropped), and
+        when another live modlens is scanning it.
         """
         with self._transaction() as db:
+            owner = db.execute(
+                "SELECT owner_pid, owner_host, owner_token, heartbeat FROM tracks WHERE id = ?",
+                (track_id,),
+            ).fetchone()
+            if owner is not None and owner[2] != _INSTANCE and _owner_alive(owner):
+                raise StoreError(
+                    f"This recording is being scanned by another modlens ({_owner_name(owner)})."
+                )
             decided = db.execute(
                 "SELECT COUNT(*) FROM decisions d JOIN excerpts e ON e.id = d.excerpt_id "
                 "WHERE e.track_id = ?",
@@ -325,7 +564,8 @@ class Store:
                 )
             db.execute("DELETE FROM excerpts WHERE track_id = ?", (track_id,))
             db.execute(
-                "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL "
+                "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL, "
+                "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
                 "WHERE id = ?",
                 (track_id,),
             )
@@ -396,37 +636,58 @@ class Store:
         verdicts: Sequence,
         duration: float | None = None,
     ) -> list[StoredExcerpt]:
-        """A scanned file's excerpts and its 'done' status, written together or not at all."""
+        """A scanned file's excerpts and its 'done' status, written together or not at all.
+
+        Excerpts an earlier scan of the track left are replaced, except those a moderator has
+        decided on: they stay with their decisions, and the new scan's excerpt at the same place
+        with the same text is not added twice. A decision is never lost to a rescan.
+        """
+        if len(excerpts) != len(verdicts):
+            raise ValueError(f"{len(excerpts)} excerpts but {len(verdicts)} verdicts")
         track = self.track(track_id)
         if track is None:
             raise StoreError(f"track {track_id} is not in the database")
         with self._transaction() as db:
-            db.execute("DELETE FROM excerpts WHERE track_id = ?", (track_id,))
-            stored = self.add_excerpts(track.session_id, excerpts, verdicts, track_id)
+            db.execute(
+                "DELETE FROM excerpts WHERE track_id = ? AND id NOT IN "
+                "(SELECT excerpt_id FROM decisions)",
+                (track_id,),
+            )
+            kept = {
+                _same_place(text, speaker, start)
+                for text, speaker, start in db.execute(
+                    "SELECT text, speaker, time FROM excerpts WHERE track_id = ?", (track_id,)
+                )
+            }
+            new = [
+                (e, v)
+                for e, v in zip(excerpts, verdicts, strict=True)
+                if _same_place(e.text, e.speaker, e.time) not in kept
+            ]
+            self.add_excerpts(track.session_id, [e for e, _ in new], [v for _, v in new], track_id)
             db.execute(
                 "UPDATE tracks SET status = 'done', progress = 1, error = NULL, "
-                "duration = COALESCE(?, duration), finished = ? WHERE id = ?",
+                "duration = COALESCE(?, duration), finished = ?, owner_pid = NULL, "
+                "owner_host = NULL, owner_token = NULL WHERE id = ?",
                 (duration, time.time(), track_id),
             )
-        return stored
+        return [e for e in self.excerpts(track.session_id) if e.track_id == track_id]
 
     def excerpts(self, session_id: int) -> list[StoredExcerpt]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, session_id, track_id, position, text, start_char, end_char, speaker, "
-                "time, end_time, label, toxic, score, scores FROM excerpts "
-                "WHERE session_id = ? ORDER BY track_id, position",
-                (session_id,),
-            ).fetchall()
+        rows = self._db.execute(
+            "SELECT id, session_id, track_id, position, text, start_char, end_char, speaker, "
+            "time, end_time, label, toxic, score, scores FROM excerpts "
+            "WHERE session_id = ? ORDER BY track_id, position",
+            (session_id,),
+        ).fetchall()
         return [_excerpt(row) for row in rows]
 
     def excerpt(self, excerpt_id: int) -> StoredExcerpt | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, session_id, track_id, position, text, start_char, end_char, speaker, "
-                "time, end_time, label, toxic, score, scores FROM excerpts WHERE id = ?",
-                (excerpt_id,),
-            ).fetchone()
+        row = self._db.execute(
+            "SELECT id, session_id, track_id, position, text, start_char, end_char, speaker, "
+            "time, end_time, label, toxic, score, scores FROM excerpts WHERE id = ?",
+            (excerpt_id,),
+        ).fetchone()
         return _excerpt(row) if row else None
 
     # --- decisions --------------------------------------------------------------------------
@@ -439,7 +700,13 @@ class Store:
         note: str = "",
         moderator: str = "",
     ) -> Decision:
-        """Record a moderator's decision; the latest one not undone is the excerpt's decision."""
+        """Record a moderator's decision; the latest one not undone is the excerpt's decision.
+
+        confirm keeps the model's label; dismiss records non_toxic (a false positive); relabel
+        and missed need a label from self.labels (the taxonomy and the studio's categories).
+        missed is for an excerpt the model passed: the moderator flags it with a category.
+        An unknown label is refused with StoreError.
+        """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
         excerpt = self.excerpt(excerpt_id)
@@ -447,10 +714,21 @@ class Store:
             raise StoreError(f"excerpt {excerpt_id} is not in the database")
         if action == "confirm":
             label = label or excerpt.label
+            if label != excerpt.label:
+                self._check_label(label)
         elif action == "dismiss":
             label = NON_TOXIC
         elif not label:
-            raise ValueError("a relabel needs the new label")
+            raise StoreError(f"A {action} decision needs a category.")
+        else:
+            self._check_label(label)
+            if action == "missed":
+                if label == NON_TOXIC:
+                    raise StoreError("A missed excerpt needs a toxic category.")
+                if excerpt.toxic:
+                    raise StoreError(
+                        "The model flagged this excerpt already: confirm or relabel it instead."
+                    )
         created = time.time()
         with self._transaction() as db:
             cursor = db.execute(
@@ -459,6 +737,14 @@ class Store:
                 (excerpt_id, action, label, note, moderator, created),
             )
         return Decision(cursor.lastrowid, excerpt_id, action, label, note, moderator, created)
+
+    def _check_label(self, label: str) -> None:
+        known = self.labels
+        if label not in known:
+            raise StoreError(
+                f"{label!r} is not a category here; known: {', '.join(known)}. "
+                "Studio categories are added in Settings."
+            )
 
     def undo(self, decision_id: int) -> None:
         """Mark a decision undone; the row stays so the history shows what happened."""
@@ -469,16 +755,18 @@ class Store:
             )
 
     def history(self, excerpt_id: int) -> list[Decision]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, excerpt_id, action, label, note, moderator, created, undone "
-                "FROM decisions WHERE excerpt_id = ? ORDER BY id",
-                (excerpt_id,),
-            ).fetchall()
+        rows = self._db.execute(
+            "SELECT id, excerpt_id, action, label, note, moderator, created, undone "
+            "FROM decisions WHERE excerpt_id = ? ORDER BY id",
+            (excerpt_id,),
+        ).fetchall()
         return [Decision(*row) for row in rows]
 
-    def current_decisions(self, session_id: int | None = None) -> dict[int, Decision]:
-        """excerpt id -> its latest decision not undone, for a session or for all sessions."""
+    def current_decisions(
+        self, session_id: int | None = None, action: str | None = None
+    ) -> dict[int, Decision]:
+        """excerpt id -> its latest decision not undone, for a session or for all sessions;
+        with action (e.g. "missed"), only the excerpts whose current decision is that."""
         query = (
             "SELECT d.id, d.excerpt_id, d.action, d.label, d.note, d.moderator, d.created, "
             "d.undone FROM decisions d JOIN excerpts e ON e.id = d.excerpt_id "
@@ -488,9 +776,11 @@ class Store:
         if session_id is not None:
             query += " AND e.session_id = ?"
             args = (session_id,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY d.id", args).fetchall()
-        return {row[1]: Decision(*row) for row in rows}
+        rows = self._db.execute(query + " ORDER BY d.id", args).fetchall()
+        current = {row[1]: Decision(*row) for row in rows}
+        if action is not None:
+            current = {k: d for k, d in current.items() if d.action == action}
+        return current
 
     def last_decision(self, session_id: int | None = None) -> Decision | None:
         """The most recent decision not undone: what Undo takes back."""
@@ -510,20 +800,30 @@ class Store:
     def export_training(self, path: str | os.PathLike[str]) -> int:
         """Write decided excerpts as `text,label` CSV, or JSON Lines for a .jsonl path.
 
-        Written to a temporary file and renamed, so a failed export leaves no half file.
+        CSV cells that a spreadsheet would run as a formula (= + - @ tab CR) get a leading
+        quote (client.reports.spreadsheet_cell; the `labeled` training reader takes it off).
+        Written to a temporary file and renamed; on any failure the temporary file is removed
+        and nothing is left behind.
         """
+        import io
+
+        from client.reports import atomic_write_text, spreadsheet_cell
+
         path = Path(path)
         rows = self.training_rows()
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            if path.suffix.lower() in (".jsonl", ".ndjson"):
-                for text, label in rows:
-                    handle.write(json.dumps({"text": text, "label": label}) + "\n")
-            else:
-                writer = csv.writer(handle)
-                writer.writerow(["text", "label"])
-                writer.writerows(rows)
-        tmp.replace(path)
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            text = "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows)
+        else:
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["text", "label"])
+            writer.writerows((spreadsheet_cell(t), spreadsheet_cell(label)) for t, label in rows)
+            text = out.getvalue()
+        try:
+            atomic_write_text(path, text)
+        except (OSError, UnicodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"{path} cannot be written: {reason}.") from exc
         return len(rows)
 
     # --- the Sessions screen: find, search, delete, cancel (added by the sessions view) ---
@@ -563,9 +863,29 @@ class Store:
         ]
 
     def delete_session(self, session_id: int) -> None:
-        """Delete a session with its tracks, excerpts and decisions; the audio files stay."""
+        """Delete a session with its tracks, excerpts and decisions; the audio files stay.
+
+        The moderator's own choice: its decisions are deleted first, on purpose (an excerpt
+        with a decision is never deleted by a cascade; see the excerpts_keep_decided trigger).
+        """
         with self._transaction() as db:
+            db.execute(
+                "DELETE FROM decisions WHERE excerpt_id IN "
+                "(SELECT id FROM excerpts WHERE session_id = ?)",
+                (session_id,),
+            )
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def discard_session(self, session_id: int) -> bool:
+        """Delete a session nothing was kept in (a live start that failed): no excerpts. False
+        (and nothing deleted) when it has any."""
+        with self._transaction() as db:
+            if db.execute(
+                "SELECT 1 FROM excerpts WHERE session_id = ? LIMIT 1", (session_id,)
+            ).fetchone():
+                return False
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        return True
 
     def cancel_track(self, track_id: int, reason: str = "cancelled") -> bool:
         """Mark a queued or scanning track failed with reason (so it can be retried); False when
@@ -614,9 +934,38 @@ class _Transaction:
             raise StoreError(_write_failed(value)) from value
 
 
+def _owner_alive(owner: Sequence) -> bool:
+    """Whether the process that claimed a track (pid, host, token, heartbeat) still runs."""
+    pid, host, token, beat = owner
+    if pid is None:
+        return False
+    if token == _INSTANCE:
+        return True
+    if beat is None or time.time() - beat > STALE_SECONDS:
+        return False
+    if host != _HOST:
+        return True  # a fresh heartbeat from another machine (a shared folder)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as someone else
+        return True
+    return True
+
+
+def _owner_name(owner: Sequence) -> str:
+    return f"process {owner[0]} on {owner[1]}"
+
+
 def _write_failed(exc: BaseException) -> str:
     """What a moderator sees when the database refuses a write (locked, disk full, read-only)."""
     return f"The database could not be written ({exc}); nothing was changed. Try again."
+
+
+def _same_place(text: str, speaker: str | None, start: float | None) -> tuple:
+    """What makes two scans' excerpts the same one: text, speaker and start to 0.1 s."""
+    return (text.strip(), speaker, None if start is None else round(start, 1))
 
 
 def _excerpt(row: Sequence) -> StoredExcerpt:
@@ -641,4 +990,13 @@ def _excerpt(row: Sequence) -> StoredExcerpt:
 
 
 def _statements(script: str) -> Iterable[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The complete SQL statements of a script (a trigger's body keeps its semicolons)."""
+    out: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    return out
