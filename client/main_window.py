@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from client.labels import plain_html
 from client.settings import Settings, save_settings
 from client.store import Store
 from client.widgets.live_view import LiveView
@@ -25,6 +26,7 @@ from client.workers import ClassifierService, ScanQueue, VoiceScan, run_task
 from models.taxonomy import Taxonomy
 
 LOAD_DELAY_MS = 200
+DEFAULT_SIZE = (1280, 800)
 SHORTCUTS = """<table cellspacing=4>
 <tr><td><b>N</b> / <b>J</b></td><td>next flagged excerpt</td></tr>
 <tr><td><b>P</b> / <b>K</b></td><td>previous flagged excerpt</td></tr>
@@ -54,7 +56,6 @@ class MainWindow(QMainWindow):
         self.settings_path = settings_path
         self.taxonomy = Taxonomy()
         self.setWindowTitle("modlens")
-        self.resize(1280, 800)
 
         self.classifier_service = ClassifierService(self)
         self.classifier_service.ready.connect(self._on_model_ready)
@@ -65,7 +66,11 @@ class MainWindow(QMainWindow):
         moderator = lambda: self.settings.moderator  # noqa: E731
         self.sessions_view = SessionsView(store, self.taxonomy, self.queue, moderator)
         self.text_view = TextView(
-            store, self.taxonomy, lambda: self.classifier_service.classifier, moderator
+            store,
+            self.taxonomy,
+            lambda: self.classifier_service.classifier,
+            moderator,
+            classifier_error=lambda: self.classifier_service.error,
         )
         self.tabs = QTabWidget()
         self.live_view = self._make_live_view(moderator)
@@ -76,6 +81,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
 
         self.model_status = QLabel("Classifier: not loaded")
+        self.model_status.setTextFormat(Qt.TextFormat.PlainText)  # folder names, error messages
         self.statusBar().addPermanentWidget(self.model_status)
         for view in (self.sessions_view, self.text_view, self.live_view):
             view.status.connect(self.show_message)
@@ -84,8 +90,26 @@ class MainWindow(QMainWindow):
         self.text_view.session_created.connect(
             lambda _id: self.sessions_view.refresh_sessions(select=self.sessions_view.session_id)
         )
+        self.live_view.session_saved.connect(self.sessions_view.session_added)
         self._build_menus()
+        self.fit_to_screen()
         self._load_on_show = load_model
+
+    def fit_to_screen(self, width: int = DEFAULT_SIZE[0], height: int = DEFAULT_SIZE[1]) -> None:
+        """Take the default size, or less where the screen is smaller (200% scaling on a laptop
+        leaves 960x540), and centre the window on the screen it opens on."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(width, height)
+            return
+        available = screen.availableGeometry()
+        # leave room for the window frame and title bar, which resize() does not count
+        width = max(320, min(width, available.width() - 16))
+        height = max(240, min(height, available.height() - 48))
+        self.resize(width, height)
+        frame = self.frameGeometry()
+        frame.moveCenter(available.center())
+        self.move(frame.topLeft())
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -118,7 +142,8 @@ class MainWindow(QMainWindow):
                 view_menu,
                 name,
                 f"Ctrl+{number + 1}",
-                lambda n=number: self.tabs.setCurrentIndex(n),
+                # triggered(checked) passes a bool first: it must not land in the tab number
+                lambda _checked=False, n=number: self.tabs.setCurrentIndex(n),
             )
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)
@@ -146,8 +171,10 @@ class MainWindow(QMainWindow):
         self.model_ready.emit()
 
     def _on_model_failed(self, message: str) -> None:
-        self.model_status.setText("Classifier: not available")
-        self.show_message(f"The classifier could not be loaded: {message} (see Settings)")
+        short = message if len(message) <= 60 else message[:59] + "…"
+        self.model_status.setText(f"Classifier failed to load: {short}")
+        self.model_status.setToolTip(plain_html(f"Classifier failed to load: {message}"))
+        self.show_message(f"The classifier failed to load: {message} (see Settings)")
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -197,7 +224,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Exported {count} decided excerpts to {path}.")
 
         def failed(message: str) -> None:
-            QMessageBox.warning(self, "Export failed", f"{path} could not be written: {message}")
+            self._warn("Export failed", f"{path} could not be written: {message}")
 
         run_task(lambda: self.store.export_training(path), done, failed, self)
 
@@ -222,11 +249,15 @@ class MainWindow(QMainWindow):
         try:
             save_settings(settings, self.settings_path)
         except OSError as exc:
-            QMessageBox.warning(self, "Settings not saved", f"Settings could not be saved: {exc}")
+            self._warn("Settings not saved", f"Settings could not be saved: {exc}")
         if reload:
             self.load_model()  # warms Whisper up again once the classifier is ready
         elif rewarm and self.classifier_service.classifier is not None:
             self.queue.warm_up()
+
+    def _warn(self, title: str, text: str) -> None:
+        """A warning whose text (paths, error messages) is shown as plain text."""
+        QMessageBox.warning(self, title, plain_html(text))
 
     def show_shortcuts(self) -> None:
         box = QMessageBox(self)

@@ -1,7 +1,8 @@
 """The moderator's verdict on one excerpt: confirm, dismiss as a false positive, or relabel,
 with an optional note; the excerpt's decision history, and undo.
 
-The panel only asks; the review pane writes the decision to the store.
+The panel only asks; the review pane writes the decision to the store. Everything it shows from
+input (the text, the player's name, notes) is plain text.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -21,13 +23,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.labels import (
+    describe_state,
+    format_percent,
+    format_time,
+    label_name,
+    label_probability,
+    model_flagged,
+)
 from client.store import Decision, StoredExcerpt
-from client.widgets.excerpt_table import ACTION_NAMES, format_time
 from models.taxonomy import Taxonomy
+
+ACTION_NAMES = {"confirm": "confirmed", "dismiss": "false positive", "relabel": "relabeled"}
+NO_EXCERPT = "Select an excerpt to review it."
 
 
 class DecisionPanel(QGroupBox):
     decided = Signal(str, str, str)  # action, label ("" for the model's), note
+    note_entered = Signal(str)  # Enter in the note field: keep this note for the excerpt shown
     undo_requested = Signal()
 
     def __init__(self, taxonomy: Taxonomy, parent: QWidget | None = None) -> None:
@@ -35,25 +48,33 @@ class DecisionPanel(QGroupBox):
         self.taxonomy = taxonomy
         self._excerpt: StoredExcerpt | None = None
 
-        self.summary = QLabel("Select an excerpt to review it.")
+        self.verdict = _plain_label()
+        self.verdict.setAccessibleName("Model verdict")
+        bold = QFont(self.verdict.font())
+        bold.setBold(True)
+        self.verdict.setFont(bold)
+        self.summary = _plain_label(NO_EXCERPT)
+        self.summary.setAccessibleName("Excerpt under review")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note = QLineEdit()
-        self.note.setPlaceholderText("Note (optional)")
+        self.note.setPlaceholderText("Note for this excerpt (Enter keeps it)")
         self.note.setAccessibleName("Note")
         self.confirm = QPushButton("&Confirm")
         self.confirm.setToolTip("The model is right (C in the table)")
         self.dismiss = QPushButton("&False positive")
-        self.dismiss.setToolTip("Not toxic: dismiss (F in the table)")
+        self.dismiss.setToolTip("Not toxic: dismiss (F or X in the table)")
         self.relabel_to = QComboBox()
         self.relabel_to.setAccessibleName("Relabel to")
         self.relabel = QPushButton("&Relabel")
-        self.relabel.setToolTip("Another category fits better (R in the table)")
+        self.relabel.setToolTip(
+            "Another category fits better, or flag what the model missed (R in the table)"
+        )
         self.undo = QPushButton("&Undo last")
         self.undo.setToolTip("Take back the most recent decision (Ctrl+Z)")
         self.history = QListWidget()
         self.history.setAccessibleName("Decision history")
-        self.history.setMaximumHeight(110)
+        self.history.setMaximumHeight(self.fontMetrics().height() * 4)
         self._fill_labels()
 
         self.confirm.clicked.connect(lambda: self._emit("confirm"))
@@ -62,6 +83,7 @@ class DecisionPanel(QGroupBox):
             lambda: self._emit("relabel", self.relabel_to.currentData() or "")
         )
         self.undo.clicked.connect(self.undo_requested)
+        self.note.returnPressed.connect(self._on_note_entered)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.confirm)
@@ -73,6 +95,7 @@ class DecisionPanel(QGroupBox):
         buttons.addWidget(self.undo)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
         layout.addWidget(self.note)
@@ -83,23 +106,43 @@ class DecisionPanel(QGroupBox):
         self.taxonomy = taxonomy
         self._fill_labels()
 
-    def show_excerpt(self, excerpt: StoredExcerpt | None, history: list[Decision]) -> None:
+    def excerpt(self) -> StoredExcerpt | None:
+        """The excerpt shown: the one a decision from this panel is about."""
+        return self._excerpt
+
+    def note_text(self) -> str:
+        return self.note.text().strip()
+
+    def show_excerpt(
+        self,
+        excerpt: StoredExcerpt | None,
+        history: list[Decision],
+        note: str = "",
+        decision: Decision | None = None,
+    ) -> None:
+        """Show an excerpt with its history; note is the excerpt's own note (kept or saved)."""
         self._excerpt = excerpt
         enabled = excerpt is not None
         for widget in (self.confirm, self.dismiss, self.relabel, self.relabel_to, self.note):
             widget.setEnabled(enabled)
         self.history.clear()
+        self.note.setText(note)
         if excerpt is None:
-            self.summary.setText("Select an excerpt to review it.")
+            self.verdict.setText("")
+            self.verdict.hide()
+            self.summary.setText(NO_EXCERPT)
             return
-        name = self.taxonomy.display_name(excerpt.label)
-        verdict = f"model: <b>{name}</b> ({excerpt.score:.0%} toxic)"
-        where = " · ".join(
-            part for part in (format_time(excerpt.time), excerpt.speaker or "") if part
-        )
-        self.summary.setText(
-            f"{verdict}{' · ' + where if where else ''}<br>{_escape(excerpt.text)}"
-        )
+        self.verdict.show()
+        name = label_name(excerpt.label)
+        probability = format_percent(label_probability(excerpt, excerpt.label))
+        verdict = f"model: {name} {probability}"
+        if model_flagged(excerpt):
+            verdict += f" (toxic {format_percent(excerpt.score)})"
+        if decision is not None:
+            verdict += f" · {describe_state(excerpt, decision)}"
+        self.verdict.setText(verdict)
+        where = " · ".join(part for part in (format_time(excerpt.time), excerpt.speaker) if part)
+        self.summary.setText(f"{where}\n{excerpt.text}" if where else excerpt.text)
         # offer a category other than the model's: relabelling to the same one is no change
         others = [
             i
@@ -109,13 +152,13 @@ class DecisionPanel(QGroupBox):
         current = self.relabel_to.currentData()
         if others and current == excerpt.label:
             self.relabel_to.setCurrentIndex(others[0])
-        for decision in reversed(history):
-            self.history.addItem(self._describe(decision))
+        for item in reversed(history):
+            self.history.addItem(self._describe(item))
 
     def _describe(self, decision: Decision) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(decision.created))
         action = ACTION_NAMES.get(decision.action, decision.action)
-        label = self.taxonomy.display_name(decision.label)
+        label = label_name(decision.label)
         who = f" by {decision.moderator}" if decision.moderator else ""
         note = f" — {decision.note}" if decision.note else ""
         undone = " (undone)" if decision.undone else ""
@@ -131,14 +174,19 @@ class DecisionPanel(QGroupBox):
     def _emit(self, action: str, label: str = "") -> None:
         if self._excerpt is None:
             return
-        self.decided.emit(action, label, self.note.text().strip())
-        self.note.clear()
+        self.decided.emit(action, label, self.note_text())
+
+    def _on_note_entered(self) -> None:
+        if self._excerpt is not None:
+            self.note_entered.emit(self.note_text())
 
     def _fill_labels(self) -> None:
         self.relabel_to.clear()
         for label in self.taxonomy.toxic:
-            self.relabel_to.addItem(self.taxonomy.display_name(label), label)
+            self.relabel_to.addItem(label_name(label), label)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _plain_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label

@@ -1,13 +1,16 @@
 """A table of classified excerpts: time, speaker, category, confidence, decision and text.
 
 Flagged rows are tinted in their category's colour and the category is always named in the
-Category column, so nothing depends on colour alone. A filter bar narrows the rows to one
-category and a minimum confidence; N / P (or J / K) move to the next or previous flagged row.
+Category column, so nothing depends on colour alone. Every column sorts (click its header); the
+default order is time order, speakers interleaved. A filter bar narrows the rows to a category,
+a review state, a speaker, a minimum confidence and a search; N / P (or J / K) move to the next
+or previous flagged row, and the table says when there is no flagged row further on.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import (
@@ -16,6 +19,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
@@ -23,34 +27,49 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from client.labels import (  # format_time, effective_label, is_flagged: re-exported for old imports
+    STATE_NAMES,
+    ReviewState,
+    describe_state,
+    effective_label,
+    format_percent,
+    format_time,
+    is_flagged,
+    label_name,
+    model_flagged,
+    plain_html,
+    review_state,
+    shown_probability,
+)
 from client.store import Decision, StoredExcerpt
-from models.taxonomy import NON_TOXIC, Taxonomy
+from models.taxonomy import Taxonomy
+
+__all__ = [
+    "ALL",
+    "FLAGGED",
+    "ExcerptFilter",
+    "ExcerptModel",
+    "ExcerptTable",
+    "effective_label",
+    "format_time",
+    "is_flagged",
+    "tint",
+]
 
 COLUMNS = ("Time", "Speaker", "Category", "Confidence", "Decision", "Text")
 TIME, SPEAKER, CATEGORY, CONFIDENCE, DECISION, TEXT = range(len(COLUMNS))
 EXCERPT_ROLE = Qt.ItemDataRole.UserRole + 1
-ACTION_NAMES = {"confirm": "confirmed", "dismiss": "false positive", "relabel": "relabelled"}
 ALL, FLAGGED = "__all__", "__flagged__"
-
-
-def format_time(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0.0, float(seconds))
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    tenths = int((seconds - int(seconds)) * 10)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}.{tenths}"
+ANY = ""  # any review state, any speaker
 
 
 @functools.cache
@@ -61,21 +80,17 @@ def tint(colour: str, strength: float = 0.3) -> QColor:
     return QColor(mix(base.red()), mix(base.green()), mix(base.blue()))
 
 
-def effective_label(excerpt: StoredExcerpt, decision: Decision | None) -> str:
-    """The label that counts: the moderator's decision when there is one, else the model's."""
-    return decision.label if decision is not None else excerpt.label
-
-
-def is_flagged(excerpt: StoredExcerpt, decision: Decision | None) -> bool:
-    return effective_label(excerpt, decision) != NON_TOXIC
-
-
 class ExcerptModel(QAbstractTableModel):
+    """The excerpts of a session in the order shown; sorting reorders the rows here."""
+
     def __init__(self, taxonomy: Taxonomy, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.taxonomy = taxonomy
         self._rows: list[StoredExcerpt] = []
         self._decisions: dict[int, Decision] = {}
+        self._multi_track = False
+        self.sort_column = TIME
+        self.sort_order = Qt.SortOrder.AscendingOrder
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -83,8 +98,9 @@ class ExcerptModel(QAbstractTableModel):
 
     def set_excerpts(self, excerpts: list[StoredExcerpt], decisions: dict[int, Decision]) -> None:
         self.beginResetModel()
-        self._rows = list(excerpts)
         self._decisions = dict(decisions)
+        self._multi_track = len({e.track_id for e in excerpts}) > 1
+        self._rows = self._sorted(excerpts)
         self.endResetModel()
 
     def append(self, excerpts: list[StoredExcerpt]) -> None:
@@ -94,6 +110,9 @@ class ExcerptModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), first, first + len(excerpts) - 1)
         self._rows.extend(excerpts)
         self.endInsertRows()
+        self._multi_track = len({e.track_id for e in self._rows}) > 1
+        if [e.id for e in self._sorted(self._rows)] != [e.id for e in self._rows]:
+            self.sort(self.sort_column, self.sort_order)
 
     def set_decisions(self, decisions: dict[int, Decision]) -> None:
         self._decisions = dict(decisions)
@@ -104,6 +123,60 @@ class ExcerptModel(QAbstractTableModel):
         self.beginResetModel()
         self.taxonomy = taxonomy
         self.endResetModel()
+
+    # --- order ------------------------------------------------------------------------------
+
+    def time_key(self, excerpt: StoredExcerpt) -> tuple:
+        """Recording order: by start time across tracks (speakers interleaved), else as read."""
+        if self._multi_track:
+            at = excerpt.time
+            known = at is not None and math.isfinite(at)
+            return (
+                0 if known else 1,
+                at if known else 0.0,
+                excerpt.track_id or 0,
+                excerpt.position,
+            )
+        return (excerpt.track_id or 0, excerpt.position)
+
+    def _column_key(self, column: int) -> Callable[[StoredExcerpt], object] | None:
+        decision = self._decisions.get
+        if column == SPEAKER:
+            return lambda e: (e.speaker or "").casefold()
+        if column == CATEGORY:
+            return lambda e: label_name(effective_label(e, decision(e.id))).casefold()
+        if column == CONFIDENCE:
+            return lambda e: shown_probability(e, decision(e.id))
+        if column == DECISION:
+            return lambda e: describe_state(e, decision(e.id)).casefold()
+        if column == TEXT:
+            return lambda e: e.text.casefold()
+        return None  # TIME: the time order itself
+
+    def _sorted(self, rows: list[StoredExcerpt]) -> list[StoredExcerpt]:
+        descending = self.sort_order == Qt.SortOrder.DescendingOrder
+        key = self._column_key(self.sort_column)
+        ordered = sorted(rows, key=self.time_key, reverse=descending and key is None)
+        if key is not None:
+            ordered.sort(key=key, reverse=descending)  # stable: ties stay in time order
+        return ordered
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sort_column = column if 0 <= column < len(COLUMNS) else TIME
+        self.sort_order = order
+        self.layoutAboutToBeChanged.emit()
+        old_rows = self._rows
+        self._rows = self._sorted(old_rows)
+        where = {excerpt.id: row for row, excerpt in enumerate(self._rows)}
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent,
+            [
+                self.index(where[old_rows[i.row()].id], i.column()) if i.isValid() else i
+                for i in persistent
+            ],
+        )
+        self.layoutChanged.emit()
 
     # --- data out ---------------------------------------------------------------------------
 
@@ -123,36 +196,34 @@ class ExcerptModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.ToolTipRole and section == CONFIDENCE:
+                return "The model's probability of the category shown"
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         excerpt = self._rows[index.row()]
+        if role == EXCERPT_ROLE:
+            return excerpt
         decision = self._decisions.get(excerpt.id)
         label = effective_label(excerpt, decision)
         flagged = is_flagged(excerpt, decision)
         column = index.column()
-        if role == EXCERPT_ROLE:
-            return excerpt
         if role == Qt.ItemDataRole.DisplayRole:
             if column == TIME:
                 return format_time(excerpt.time)
             if column == SPEAKER:
                 return excerpt.speaker or ""
             if column == CATEGORY:
-                return self.taxonomy.display_name(label) if flagged else "ok"
+                return label_name(label)
             if column == CONFIDENCE:
-                return f"{excerpt.score:.0%}"
+                return format_percent(shown_probability(excerpt, decision))
             if column == DECISION:
-                if decision is None:
-                    return ""
-                name = ACTION_NAMES.get(decision.action, decision.action)
-                if decision.action == "relabel":
-                    name += f" → {self.taxonomy.display_name(decision.label)}"
-                return name
+                return describe_state(excerpt, decision)
             return excerpt.text
         if role == Qt.ItemDataRole.BackgroundRole and flagged:
             return tint(self._colour(label), 0.45 if column == CATEGORY else 0.22)
@@ -161,15 +232,19 @@ class ExcerptModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and flagged and column == CATEGORY:
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole:
-            scores = ", ".join(
-                f"{self.taxonomy.display_name(k)} {v:.0%}"
-                for k, v in sorted(excerpt.scores.items(), key=lambda kv: -kv[1])
-            )
-            note = f"\nNote: {decision.note}" if decision is not None and decision.note else ""
-            return f"{excerpt.text}\n\n{scores}{note}"
+            return plain_html(self._tooltip(excerpt, decision))
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (TIME, CONFIDENCE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _tooltip(self, excerpt: StoredExcerpt, decision: Decision | None) -> str:
+        scores = ", ".join(
+            f"{label_name(k)} {format_percent(v)}"
+            for k, v in sorted(excerpt.scores.items(), key=lambda kv: -kv[1])
+        )
+        who = f"{excerpt.speaker}: " if excerpt.speaker else ""
+        note = f"\nNote: {decision.note}" if decision is not None and decision.note else ""
+        return f"{who}{excerpt.text}\n\n{scores}{note}"
 
     def _colour(self, label: str) -> str:
         try:
@@ -179,17 +254,34 @@ class ExcerptModel(QAbstractTableModel):
 
 
 class ExcerptFilter(QSortFilterProxyModel):
-    """Rows of one category (or all flagged, or everything) at or above a minimum confidence."""
+    """Rows of one category (or all flagged, or everything) at or above a minimum confidence,
+    in one review state, by one speaker, containing a search in the text or the player's name.
+
+    Sorting is the source model's: the proxy keeps its order and only filters.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.category = ALL
         self.min_confidence = 0.0
+        self.state = ANY
+        self.speaker = ANY
+        self.search = ""
 
-    def set_filter(self, category: str, min_confidence: float) -> None:
+    def set_filter(
+        self,
+        category: str,
+        min_confidence: float,
+        state: str = ANY,
+        speaker: str = ANY,
+        search: str = "",
+    ) -> None:
         def apply() -> None:
             self.category = category
             self.min_confidence = min_confidence
+            self.state = state
+            self.speaker = speaker
+            self.search = search.strip().casefold()
 
         self.refilter(apply)
 
@@ -203,60 +295,117 @@ class ExcerptFilter(QSortFilterProxyModel):
             change()
             self.invalidateFilter()
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
+
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         model: ExcerptModel = self.sourceModel()
         excerpt = model.excerpt_at(row)
+        if self.speaker and (excerpt.speaker or "") != self.speaker:
+            return False
+        if self.search and not (
+            self.search in excerpt.text.casefold()
+            or self.search in (excerpt.speaker or "").casefold()
+        ):
+            return False
         decision = model.decision_for(excerpt.id)
-        if self.category == ALL:
-            return self.min_confidence <= 0 or excerpt.score >= self.min_confidence
-        if not is_flagged(excerpt, decision):
+        if self.state and review_state(excerpt, decision) != self.state:
             return False
-        if self.category != FLAGGED and effective_label(excerpt, decision) != self.category:
-            return False
-        return excerpt.score >= self.min_confidence
+        if self.category != ALL:
+            if not is_flagged(excerpt, decision):
+                return False
+            if self.category != FLAGGED and effective_label(excerpt, decision) != self.category:
+                return False
+        return self.min_confidence <= 0 or (
+            shown_probability(excerpt, decision) >= self.min_confidence - 1e-9
+        )
 
 
 class ExcerptTable(QWidget):
-    """The filter bar and table; emits the excerpt under the cursor and the one activated."""
+    """The filter bar and table; emits the excerpt under the cursor and the one activated.
+
+    current_changed is emitted whenever the excerpt under the cursor changes, whatever moved
+    it: a click, a key, a filter that hid the row, a sort or a reload.
+    """
 
     current_changed = Signal(object)  # StoredExcerpt | None
     activated = Signal(object)  # StoredExcerpt: Enter, Space or double-click (play it)
+    cue = Signal(str)  # "end of flagged" and the like, for the status bar
+
+    SEARCH_DELAY_MS = 150
 
     def __init__(self, taxonomy: Taxonomy, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ExcerptModel(taxonomy, self)
         self.proxy = ExcerptFilter(self)
         self.proxy.setSourceModel(self.model)
+        self._current_id: int | None = None
 
-        self.category = QComboBox()
-        self.category.setAccessibleName("Show category")
+        self.category = self._combo("Show category")
+        self.state = self._combo("Review state")
+        self.state.addItem("Any review state", ANY)
+        for state in ReviewState:
+            self.state.addItem(STATE_NAMES[state].capitalize(), state.value)
+        self.speaker = self._combo("Speaker")
+        self.speaker.addItem("All speakers", ANY)
         self.min_confidence = QDoubleSpinBox()
         self.min_confidence.setRange(0, 100)
         self.min_confidence.setDecimals(0)
         self.min_confidence.setSuffix(" %")
         self.min_confidence.setSingleStep(5)
         self.min_confidence.setAccessibleName("Minimum confidence")
-        self.counts = QLabel()
+        self.min_confidence.setToolTip("Hide rows whose category the model gives less than this")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search text or player")
+        self.search.setAccessibleName("Search text or player")
+        self.search.setClearButtonEnabled(True)
+        self.counts = _plain_label()
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._fill_categories(taxonomy)
-        self.category.currentIndexChanged.connect(self._apply_filter)
-        self.min_confidence.valueChanged.connect(self._apply_filter)
-
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Show:"))
-        bar.addWidget(self.category)
-        bar.addWidget(QLabel("Min. confidence:"))
-        bar.addWidget(self.min_confidence)
-        bar.addStretch(1)
         self.counts.setWordWrap(True)
+        self.progress = _plain_label()
+        self.progress.setAccessibleName("Review progress")
+        self.end_cue = _plain_label()
+        self.end_cue.setAccessibleName("Review cue")
+        self.end_cue.setWordWrap(True)
+        self.end_cue.setStyleSheet("font-weight: bold")
+        self.end_cue.hide()
+        self._fill_categories(taxonomy)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(self.SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_filter)
+        for combo in (self.category, self.state, self.speaker):
+            combo.currentIndexChanged.connect(self._apply_filter)
+        self.min_confidence.valueChanged.connect(self._apply_filter)
+        self.search.textChanged.connect(self._search_timer.start)
+        self.search.returnPressed.connect(self._apply_filter)
+
+        bar = QGridLayout()
+        bar.addWidget(self.category, 0, 0)
+        bar.addWidget(self.state, 0, 1)
+        bar.addWidget(self.speaker, 0, 2)
+        bar.addWidget(self.search, 1, 0, 1, 2)
+        minimum = QLabel("Min.")
+        minimum.setBuddy(self.min_confidence)
+        row = QGridLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(minimum, 0, 0)
+        row.addWidget(self.min_confidence, 0, 1)
+        bar.addLayout(row, 1, 2)
+        bar.setColumnStretch(0, 1)
+        bar.setColumnStretch(1, 1)
+        bar.setColumnStretch(2, 1)
 
         self.view = QTableView()
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setWordWrap(True)
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.view.setAlternatingRowColors(False)
         header = self.view.horizontalHeader()
         # size columns from the first rows only: measuring every row of a long log takes seconds
@@ -264,14 +413,29 @@ class ExcerptTable(QWidget):
         for column in (TIME, SPEAKER, CATEGORY, CONFIDENCE, DECISION):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(TEXT, QHeaderView.ResizeMode.Stretch)
-        self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        header.setSortIndicator(TIME, Qt.SortOrder.AscendingOrder)
+        header.setSortIndicatorShown(True)
+        self.view.setSortingEnabled(True)
+        self.view.selectionModel().currentRowChanged.connect(self._sync_current)
+        for signal in (
+            self.proxy.modelReset,
+            self.proxy.layoutChanged,
+            self.proxy.rowsRemoved,
+            self.proxy.rowsInserted,
+        ):
+            signal.connect(self._sync_current)
         self.view.doubleClicked.connect(self._on_activated)
         self.view.activated.connect(self._on_activated)
 
+        summary = QGridLayout()
+        summary.addWidget(self.counts, 0, 0)
+        summary.addWidget(self.progress, 0, 1, Qt.AlignmentFlag.AlignRight)
+        summary.setColumnStretch(0, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.counts)
+        layout.addLayout(summary)
+        layout.addWidget(self.end_cue)
         layout.addWidget(self.view, 1)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -290,15 +454,19 @@ class ExcerptTable(QWidget):
 
     def set_excerpts(self, excerpts: list[StoredExcerpt], decisions: dict[int, Decision]) -> None:
         self.model.set_excerpts(excerpts, decisions)
+        self._fill_speakers()
+        self.show_cue("")
         self._update_counts()
 
     def append(self, excerpts: list[StoredExcerpt]) -> None:
         self.model.append(excerpts)
+        self._fill_speakers()
         self._update_counts()
 
     def set_decisions(self, decisions: dict[int, Decision]) -> None:
         self.proxy.refilter(lambda: self.model.set_decisions(decisions))
         self._update_counts()
+        self._sync_current()
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.model.set_taxonomy(taxonomy)
@@ -314,25 +482,72 @@ class ExcerptTable(QWidget):
                 counts[label] = counts.get(label, 0) + 1
         return counts
 
+    def review_progress(self) -> tuple[int, int]:
+        """(reviewed, to review): excerpts the model flagged or the moderator decided on."""
+        reviewed = total = 0
+        for excerpt in self.model.excerpts():
+            decided = self.model.decision_for(excerpt.id) is not None
+            if decided or model_flagged(excerpt):
+                total += 1
+                reviewed += decided
+        return reviewed, total
+
     def current_excerpt(self) -> StoredExcerpt | None:
         index = self.view.currentIndex()
         return index.data(EXCERPT_ROLE) if index.isValid() else None
 
-    def select_excerpt(self, excerpt_id: int) -> bool:
-        for row in range(self.proxy.rowCount()):
-            index = self.proxy.index(row, TEXT)
-            if index.data(EXCERPT_ROLE).id == excerpt_id:
-                self._select_row(row)
-                return True
-        return False
+    def shown_excerpts(self) -> list[StoredExcerpt]:
+        """The rows the filters let through, in the order shown."""
+        return [self.proxy.index(r, TEXT).data(EXCERPT_ROLE) for r in range(self.proxy.rowCount())]
 
-    def set_filter(self, category: str, min_confidence: float = 0.0) -> None:
-        """Show one category (a label), FLAGGED or ALL, at or above min_confidence (0..1)."""
-        position = self.category.findData(category)
-        if position >= 0:
-            self.category.setCurrentIndex(position)
-        self.min_confidence.setValue(round(min_confidence * 100))
+    def row_of(self, excerpt_id: int) -> int | None:
+        """The shown row of an excerpt, or None when the filters hide it."""
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.index(row, TEXT).data(EXCERPT_ROLE).id == excerpt_id:
+                return row
+        return None
+
+    def select_excerpt(self, excerpt_id: int) -> bool:
+        row = self.row_of(excerpt_id)
+        if row is None:
+            return False
+        self.select_row(row)
+        return True
+
+    def set_filter(
+        self,
+        category: str,
+        min_confidence: float = 0.0,
+        state: str | None = None,
+        speaker: str | None = None,
+        search: str | None = None,
+    ) -> None:
+        """Show one category (a label), FLAGGED or ALL, at or above min_confidence (0..1);
+        state (a ReviewState value), speaker and search are left as they are when None."""
+        widgets = [self.category, self.state, self.speaker, self.min_confidence, self.search]
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            for combo, value in ((self.category, category), (self.state, state)):
+                position = combo.findData(value) if value is not None else -1
+                if position >= 0:
+                    combo.setCurrentIndex(position)
+            if speaker is not None:
+                position = self.speaker.findData(speaker)
+                if position < 0:
+                    self.speaker.addItem(speaker, speaker)
+                    position = self.speaker.count() - 1
+                self.speaker.setCurrentIndex(position)
+            self.min_confidence.setValue(round(min_confidence * 100))
+            if search is not None:
+                self.search.setText(search)
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
         self._apply_filter()
+
+    def sort_by(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.view.sortByColumn(column, order)
 
     # --- navigation -------------------------------------------------------------------------
 
@@ -344,20 +559,35 @@ class ExcerptTable(QWidget):
 
     def _step(self, direction: int) -> StoredExcerpt | None:
         rows = self.proxy.rowCount()
-        if rows == 0:
-            return None
         current = self.view.currentIndex().row() if self.view.currentIndex().isValid() else None
         start = (-1 if direction > 0 else rows) if current is None else current
         row = start + direction
         while 0 <= row < rows:
             excerpt = self.proxy.index(row, TEXT).data(EXCERPT_ROLE)
             if is_flagged(excerpt, self.model.decision_for(excerpt.id)):
-                self._select_row(row)
+                self.select_row(row)
                 return excerpt
             row += direction
+        self.show_cue(self._end_text(direction))
         return None
 
-    def _select_row(self, row: int) -> None:
+    def _end_text(self, direction: int) -> str:
+        reviewed, total = self.review_progress()
+        left = total - reviewed
+        where = "End" if direction > 0 else "Start"
+        further = "below" if direction > 0 else "above"
+        if left:
+            return f"{where} of flagged excerpts: none {further}; {left} still unreviewed."
+        return f"{where} of flagged excerpts: none {further}; all {total} reviewed."
+
+    def show_cue(self, text: str) -> None:
+        """Say something about where the review stands above the table ("" hides it)."""
+        self.end_cue.setText(text)
+        self.end_cue.setVisible(bool(text))
+        if text:
+            self.cue.emit(text)
+
+    def select_row(self, row: int) -> None:
         index = self.proxy.index(row, TEXT)
         self.view.selectionModel().setCurrentIndex(
             index,
@@ -368,6 +598,14 @@ class ExcerptTable(QWidget):
 
     # --- internals --------------------------------------------------------------------------
 
+    def _combo(self, name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(name)
+        combo.setToolTip(name)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(8)
+        return combo
+
     def _fill_categories(self, taxonomy: Taxonomy) -> None:
         current = self.category.currentData()
         self.category.blockSignals(True)
@@ -375,26 +613,57 @@ class ExcerptTable(QWidget):
         self.category.addItem("All excerpts", ALL)
         self.category.addItem("All flagged", FLAGGED)
         for label in taxonomy.toxic:
-            self.category.addItem(taxonomy.display_name(label), label)
+            self.category.addItem(label_name(label), label)
         position = self.category.findData(current) if current else -1
         self.category.setCurrentIndex(max(0, position))
         self.category.blockSignals(False)
 
+    def _fill_speakers(self) -> None:
+        speakers = sorted({e.speaker for e in self.model.excerpts() if e.speaker}, key=str.casefold)
+        current = self.speaker.currentData()
+        known = [self.speaker.itemData(i) for i in range(1, self.speaker.count())]
+        if known == speakers:
+            return
+        self.speaker.blockSignals(True)
+        self.speaker.clear()
+        self.speaker.addItem("All speakers", ANY)
+        for speaker in speakers:
+            self.speaker.addItem(speaker, speaker)
+        position = self.speaker.findData(current) if current else -1
+        self.speaker.setCurrentIndex(max(0, position))
+        self.speaker.blockSignals(False)
+        if current and position < 0:
+            self._apply_filter()  # the speaker filtered on is not in this session
+
     def _apply_filter(self) -> None:
-        self.proxy.set_filter(self.category.currentData(), self.min_confidence.value() / 100)
+        self._search_timer.stop()
+        self.proxy.set_filter(
+            self.category.currentData(),
+            self.min_confidence.value() / 100,
+            self.state.currentData() or ANY,
+            self.speaker.currentData() or ANY,
+            self.search.text(),
+        )
         self._update_counts()
+        self._sync_current()
 
     def _update_counts(self) -> None:
         counts = self.flagged_counts()
         total = sum(counts.values())
-        taxonomy = self.model.taxonomy
-        parts = [f"{taxonomy.display_name(k)} {v}" for k, v in sorted(counts.items())]
+        parts = [f"{label_name(k)} {v}" for k, v in sorted(counts.items())]
         shown = self.proxy.rowCount()
         summary = f"{total} flagged" + (f": {', '.join(parts)}" if parts else "")
         self.counts.setText(f"{summary}  ·  {shown} of {self.model.rowCount()} shown")
+        reviewed, to_review = self.review_progress()
+        self.progress.setText(f"Reviewed {reviewed} of {to_review}")
 
-    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.current_changed.emit(current.data(EXCERPT_ROLE) if current.isValid() else None)
+    def _sync_current(self, *_args) -> None:
+        excerpt = self.current_excerpt()
+        excerpt_id = excerpt.id if excerpt is not None else None
+        if excerpt_id == self._current_id:
+            return
+        self._current_id = excerpt_id
+        self.current_changed.emit(excerpt)
 
     def _on_activated(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -402,3 +671,9 @@ class ExcerptTable(QWidget):
 
     def _activate_current(self) -> None:
         self._on_activated(self.view.currentIndex())
+
+
+def _plain_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label

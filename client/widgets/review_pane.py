@@ -1,8 +1,13 @@
 """The review loop shared by the Live, Sessions and Text screens: the excerpt table with its
 filters, and the decision panel under it, writing every decision to the store at once.
 
-Keys in the table: N/P next/previous flagged, C confirm, F false positive, R relabel,
+Keys in the table: N/P next/previous flagged, C confirm, F/X false positive, R relabel,
 Space play, Ctrl+Z undo the last decision in this session.
+
+The panel always shows the excerpt under the table's cursor, and a decision is about the excerpt
+the panel shows. After a decision the review moves on to the next unreviewed flagged excerpt.
+A note belongs to the excerpt it was typed for: Enter keeps it (saved at once on a decided
+excerpt, else kept until the decision), and moving to another row keeps it the same way.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
-from client.store import Store, StoredExcerpt, StoreError
+from client.labels import model_flagged, plain_html
+from client.store import Store, StoredExcerpt
 from client.widgets.decision_panel import DecisionPanel
 from client.widgets.excerpt_table import ExcerptTable
+from models.errors import ModlensError
 from models.taxonomy import Taxonomy
 
 
@@ -35,22 +42,25 @@ class ReviewPane(QWidget):
         self.store = store
         self.moderator = moderator
         self.session_id: int | None = None
+        self._notes: dict[int, str] = {}  # excerpt id -> a note kept until its decision
         self.table = ExcerptTable(taxonomy)
         self.panel = DecisionPanel(taxonomy)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.panel)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        layout.addWidget(self.splitter)
 
         self.table.current_changed.connect(self._on_current)
         self.table.activated.connect(self.activated)
+        self.table.cue.connect(self._say)
         self.panel.decided.connect(self.decide)
+        self.panel.note_entered.connect(self._on_note_entered)
         self.panel.undo_requested.connect(self.undo_last)
 
         for key, slot in (
@@ -74,6 +84,7 @@ class ReviewPane(QWidget):
         self, session_id: int | None, excerpts: list[StoredExcerpt] | None = None
     ) -> None:
         """Show a session; excerpts just written by a worker can be passed to skip a re-read."""
+        self._keep_note()
         self.session_id = session_id
         if session_id is None:
             self.table.set_excerpts([], {})
@@ -83,21 +94,54 @@ class ReviewPane(QWidget):
             self.table.set_excerpts(
                 self.store.excerpts(session_id), self.store.current_decisions(session_id)
             )
-        self.panel.show_excerpt(None, [])
+        self._show(self.table.current_excerpt())
 
     def append(self, excerpts: list[StoredExcerpt]) -> None:
         self.table.append(excerpts)
 
+    # --- decisions --------------------------------------------------------------------------
+
     def decide(self, action: str, label: str, note: str) -> None:
-        excerpt = self.table.current_excerpt()
+        """Decide on the excerpt the panel shows, then move on to the next unreviewed one."""
+        excerpt = self.panel.excerpt() or self.table.current_excerpt()
         if excerpt is None:
             return
         try:
             self.store.decide(excerpt.id, action, label or None, note, self.moderator())
-        except (StoreError, ValueError, OSError) as exc:
-            QMessageBox.warning(self, "Decision not saved", str(exc))
+        except (ModlensError, ValueError, OSError) as exc:
+            self._warn("Decision not saved", str(exc))
             return
-        self._refresh(excerpt)
+        self._notes.pop(excerpt.id, None)
+        order = [e.id for e in self.table.model.excerpts()]
+        self._reload_decisions()
+        self._move_on(order.index(excerpt.id) if excerpt.id in order else -1, excerpt)
+        self.decisions_changed.emit()
+
+    def _move_on(self, after: int, decided: StoredExcerpt) -> None:
+        """Select the next unreviewed flagged excerpt shown after source row `after`; wrap to
+        the first one above with a cue, or, when none is left, stay and say so."""
+        table = self.table
+        candidates: list[tuple[int, int]] = []  # (source row, shown row)
+        for row in range(table.proxy.rowCount()):
+            source = table.proxy.mapToSource(table.proxy.index(row, 0)).row()
+            excerpt = table.model.excerpt_at(source)
+            if model_flagged(excerpt) and table.model.decision_for(excerpt.id) is None:
+                candidates.append((source, row))
+        later = [row for source, row in candidates if source > after]
+        if later:
+            table.select_row(later[0])
+        elif candidates:
+            table.select_row(candidates[0][1])
+            table.show_cue("End of flagged excerpts: back to the first unreviewed one above.")
+        else:
+            if not table.select_excerpt(decided.id):
+                self._show(table.current_excerpt())
+            _reviewed, total = table.review_progress()
+            table.show_cue(f"All {total} flagged excerpts reviewed.")
+        # the panel follows the table; when the selection stayed put, show the new decision
+        current = table.current_excerpt()
+        if current is not None and current.id == decided.id:
+            self._show(current)
 
     def undo_last(self) -> None:
         if self.session_id is None:
@@ -106,26 +150,90 @@ class ReviewPane(QWidget):
             decision = self.store.last_decision(self.session_id)
             if decision is not None:
                 self.store.undo(decision.id)
-        except StoreError as exc:
-            QMessageBox.warning(self, "Undo not saved", str(exc))
+        except ModlensError as exc:
+            self._warn("Undo not saved", str(exc))
             return
         if decision is None:
-            status_bar = getattr(self.window(), "statusBar", None)
-            if status_bar is not None:
-                status_bar().showMessage("Nothing to undo in this session.", 4000)
+            self._say("Nothing to undo in this session.")
             return
-        self.table.select_excerpt(decision.excerpt_id)
-        excerpt = self.store.excerpt(decision.excerpt_id)
-        if excerpt is not None:
-            self._refresh(excerpt)
-
-    def _refresh(self, excerpt: StoredExcerpt) -> None:
-        if self.session_id is not None:
-            self.table.set_decisions(self.store.current_decisions(self.session_id))
-        self.table.select_excerpt(excerpt.id)
-        self.panel.show_excerpt(excerpt, self.store.history(excerpt.id))
+        self._reload_decisions()
+        if not self.table.select_excerpt(decision.excerpt_id):
+            self._say("Undone; the excerpt is hidden by the filters.")
+        current = self.table.current_excerpt()
+        if current is not None and current.id == decision.excerpt_id:
+            self._show(current)
         self.decisions_changed.emit()
 
+    def _reload_decisions(self) -> None:
+        if self.session_id is not None:
+            self.table.set_decisions(self.store.current_decisions(self.session_id))
+
+    # --- notes ------------------------------------------------------------------------------
+
+    def _on_note_entered(self, text: str) -> None:
+        excerpt = self.panel.excerpt()
+        if excerpt is None:
+            return
+        saved = self._keep_note()
+        if saved:
+            self._show(excerpt)
+            self._say("Note saved with the decision.")
+        elif text:
+            self._say("Note kept for this excerpt; it is saved with your decision.")
+
+    def _keep_note(self) -> bool:
+        """Keep the note typed for the excerpt the panel shows with that excerpt: saved on its
+        decision when it has one, else held until the decision. True when saved to the store."""
+        excerpt = self.panel.excerpt()
+        if excerpt is None:
+            return False
+        text = self.panel.note_text()
+        decision = self.table.model.decision_for(excerpt.id)
+        if decision is None:
+            if text:
+                self._notes[excerpt.id] = text
+            else:
+                self._notes.pop(excerpt.id, None)
+            return False
+        if text == decision.note:
+            return False
+        try:
+            self.store.decide(
+                excerpt.id,
+                decision.action,
+                decision.label,
+                text,
+                decision.moderator or self.moderator(),
+            )
+        except (ModlensError, ValueError, OSError) as exc:
+            self._notes[excerpt.id] = text
+            self._warn("Note not saved", str(exc))
+            return False
+        self.table.model.set_decisions(self.store.current_decisions(self.session_id))
+        self.decisions_changed.emit()
+        return True
+
+    # --- the panel follows the table --------------------------------------------------------
+
     def _on_current(self, excerpt: StoredExcerpt | None) -> None:
-        self.panel.show_excerpt(excerpt, self.store.history(excerpt.id) if excerpt else [])
+        previous = self.panel.excerpt()
+        if previous is not None and (excerpt is None or previous.id != excerpt.id):
+            self._keep_note()
+        self._show(excerpt)
         self.current_changed.emit(excerpt)
+
+    def _show(self, excerpt: StoredExcerpt | None) -> None:
+        if excerpt is None:
+            self.panel.show_excerpt(None, [])
+            return
+        decision = self.table.model.decision_for(excerpt.id)
+        note = self._notes.get(excerpt.id, decision.note if decision is not None else "")
+        self.panel.show_excerpt(excerpt, self.store.history(excerpt.id), note, decision)
+
+    def _say(self, text: str) -> None:
+        status_bar = getattr(self.window(), "statusBar", None)
+        if status_bar is not None and text:
+            status_bar().showMessage(text, 6000)
+
+    def _warn(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, plain_html(text))

@@ -7,6 +7,7 @@ Each check is kept as a text session in the store, so decisions on its excerpts 
 from __future__ import annotations
 
 import bisect
+import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,8 +32,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.labels import (
+    effective_label,
+    format_percent,
+    is_flagged,
+    label_name,
+    shown_probability,
+)
 from client.store import Store, StoredExcerpt
-from client.widgets.excerpt_table import effective_label, is_flagged, tint
+from client.widgets.excerpt_table import tint
 from client.widgets.review_pane import ReviewPane
 from client.workers import run_task
 from models.taxonomy import Taxonomy
@@ -172,11 +180,13 @@ class TextView(QWidget):
         classifier: Callable[[], object | None],
         moderator: Callable[[], str],
         parent: QWidget | None = None,
+        classifier_error: Callable[[], str | None] = lambda: None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.taxonomy = taxonomy
         self.classifier = classifier
+        self.classifier_error = classifier_error
         self._checking = False
         self._fmt = "auto"
         self._title = "Pasted text"
@@ -195,6 +205,7 @@ class TextView(QWidget):
         self.check_button.setDefault(True)
         self.clear_button = QPushButton("Clear")
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # file names, error messages
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Text check status")
         self.counts = QLabel()
@@ -277,7 +288,11 @@ class TextView(QWidget):
             return
         classifier = self.classifier()
         if classifier is None:
-            self._say("The classifier is still loading; Check again in a moment.")
+            error = self.classifier_error()
+            if error:
+                self._say(f"The classifier failed to load: {error}. Choose a model in Settings.")
+            else:
+                self._say("The classifier is still loading; Check again in a moment.")
             return
         if self._checking:
             return
@@ -342,7 +357,7 @@ class TextView(QWidget):
             if not is_flagged(excerpt, decision):
                 continue
             label = effective_label(excerpt, decision)
-            tag = f"{self.taxonomy.display_name(label)} {excerpt.score:.0%}"
+            tag = f"{label_name(label)} {format_percent(shown_probability(excerpt, decision))}"
             colour = self._colour(label)
             spans.append((excerpt.start, excerpt.end, excerpt.id, tag, colour))
         self._shown_text = self.editor.toPlainText()
@@ -351,7 +366,7 @@ class TextView(QWidget):
         if counts:
             parts = [
                 f'<span style="background:{tint(self._colour(k), 0.45).name()};color:#000">'
-                f"&nbsp;{self.taxonomy.display_name(k)}: {v}&nbsp;</span>"
+                f"&nbsp;{html.escape(label_name(k))}: {v}&nbsp;</span>"
                 for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
             ]
             self.counts.setText("Flagged per category: " + " ".join(parts))

@@ -32,9 +32,8 @@ def test_a_decision_is_found_again_after_a_restart(qtbot, open_window, tiny_mode
     qtbot.keyClick(review.table.view, Qt.Key.Key_R)
     clean = select(qtbot, review.table, "thanks for the heal")
     qtbot.mouseClick(review.panel.dismiss, Qt.MouseButton.LeftButton)
-    assert "false positive" in review.table.model.data(
-        review.table.proxy.mapToSource(review.table.view.currentIndex()).siblingAtColumn(4)
-    )
+    select(qtbot, review.table, "thanks for the heal")
+    assert "false positive" in review.table.view.currentIndex().siblingAtColumn(4).data()
     window.resize(1280, 800)
     screenshot(window, "decisions")
     session_id = review.session_id
@@ -67,6 +66,9 @@ def test_undo_takes_back_the_last_decision(qtbot, open_window, tiny_model_dir):
     review.table.view.setFocus()
     qtbot.keyClick(review.table.view, Qt.Key.Key_C)
     assert review.table.model.decision_for(excerpt.id).action == "confirm"
+    # the review moved on to the next unreviewed excerpt; back to this one to change the decision
+    assert review.table.current_excerpt().id != excerpt.id
+    select(qtbot, review.table, "i will find you and kill you")
     qtbot.keyClick(review.table.view, Qt.Key.Key_F)
     assert review.table.model.decision_for(excerpt.id).action == "dismiss"
     qtbot.keyClick(review.table.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)

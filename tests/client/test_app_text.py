@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from client.labels import format_percent, label_name, label_probability
 from client.widgets.excerpt_table import tint
 from tests.client.conftest import needs_shipped_model, screenshot
 
@@ -47,10 +48,10 @@ def test_every_flagged_message_is_highlighted_in_place_with_its_category(
     tags = view.editor.tags()
     assert len(tags) == 5
     # each highlight covers exactly its message, in the category's colour, and the tag beside
-    # it names the category the table shows
+    # it names the category the table shows with the model's probability of that category
     for excerpt in table.model.excerpts():
-        label = window.taxonomy.display_name(excerpt.label)
-        assert f"{label} {excerpt.score:.0%}" in tags
+        probability = format_percent(label_probability(excerpt, excerpt.label))
+        assert f"{label_name(excerpt.label)} {probability}" in tags
         assert CHAT[excerpt.start : excerpt.end] == excerpt.text
         assert highlight_at(view.editor, excerpt.start) == (
             excerpt.end - excerpt.start,
@@ -100,12 +101,15 @@ def test_nothing_to_check_and_unreadable_files_get_a_message(
 def test_a_missing_model_folder_says_so_in_the_window(qtbot, open_window, tmp_path):
     window = open_window(wait_for_model=False, model_dir=str(tmp_path / "nowhere"))
     qtbot.waitUntil(lambda: window.classifier_service.error is not None, timeout=10_000)
-    assert "not available" in window.model_status.text()
+    assert "failed to load: model folder not found" in window.model_status.text()
     assert "model folder not found" in window.statusBar().currentMessage()
     check_view = window.text_view
     check_view.editor.setPlainText("hello")
     check_view.check()
-    assert "still loading" in check_view.message.text() or "could not" in check_view.message.text()
+    # a failed load says so and why; it is not "still loading"
+    message = check_view.message.text()
+    assert "classifier failed to load: model folder not found" in message
+    assert "still loading" not in message
 
 
 @needs_shipped_model
