@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -26,6 +27,9 @@ class Settings:
     thresholds: dict[str, float] = field(default_factory=dict)  # "toxic" or a category -> 0..1
     input_device: str = ""  # empty: the system's default microphone
     moderator: str = ""
+    # the studio's own categories beyond the model's, comma-separated ("cheating, spam"): a
+    # moderator can relabel or flag an excerpt with them, and they are exported for training
+    categories: str = ""
 
     def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -86,3 +90,17 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
 
 def vocabulary_words(settings: Settings) -> list[str]:
     return [w.strip() for w in settings.vocabulary.replace("\n", ",").split(",") if w.strip()]
+
+
+def studio_categories(settings: Settings) -> list[str]:
+    """The studio's categories as labels: lower case, spaces as underscores, no repeats."""
+    labels = [
+        "_".join(word.strip().lower().split())
+        for word in settings.categories.replace("\n", ",").split(",")
+    ]
+    return list(dict.fromkeys(label for label in labels if label))
+
+
+def decision_labels(model_labels: Sequence[str], settings: Settings) -> tuple[str, ...]:
+    """Every label a decision may name: the model's taxonomy, then the studio's categories."""
+    return tuple(dict.fromkeys([*model_labels, *studio_categories(settings)]))

@@ -8,6 +8,8 @@ playable recording and the verdicts so far, reviewable later like a recorded ses
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import queue
@@ -61,14 +63,18 @@ class LiveResult:
 
 
 class WavWriter:
-    """16-bit mono WAV written as it goes; the header is valid after every write()."""
+    """16-bit mono WAV written as it goes; the header is valid after every write().
+
+    An existing file is never overwritten (FileExistsError): it may be an earlier recording.
+    A write that fails (a full disk) leaves the file as it was after the last good write.
+    """
 
     def __init__(self, path: str | os.PathLike[str], rate: int = SAMPLE_RATE) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rate = rate
         self.frames = 0
-        self._file = open(self.path, "wb")  # noqa: SIM115 - kept open for the session
+        self._file = open(self.path, "xb")  # noqa: SIM115 - kept open for the session
         self._file.write(self._header(0))
         self._file.flush()
 
@@ -84,31 +90,53 @@ class WavWriter:
 
     def write(self, samples: np.ndarray) -> None:
         pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
-        self._file.write(pcm.tobytes())
-        self.frames += pcm.shape[0]
-        end = self._file.tell()
-        data_bytes = self.frames * 2
-        self._file.seek(4)
-        self._file.write(struct.pack("<I", 36 + data_bytes))
-        self._file.seek(40)
-        self._file.write(struct.pack("<I", data_bytes))
-        self._file.seek(end)
-        self._file.flush()
+        good = 44 + self.frames * 2
+        try:
+            self._file.write(pcm.tobytes())
+            frames = self.frames + pcm.shape[0]
+            end = self._file.tell()
+            self._file.seek(4)
+            self._file.write(struct.pack("<I", 36 + frames * 2))
+            self._file.seek(40)
+            self._file.write(struct.pack("<I", frames * 2))
+            self._file.seek(end)
+            self._file.flush()
+        except OSError:
+            self._restore(good)
+            raise
+        self.frames = frames
+
+    def _restore(self, good: int) -> None:
+        """Back to the recording as it was after the last good write, as far as the disk lets."""
+        with contextlib.suppress(OSError, ValueError):
+            self._file.seek(good)
+            self._file.truncate(good)
+            self._file.seek(4)
+            self._file.write(struct.pack("<I", 36 + self.frames * 2))
+            self._file.seek(40)
+            self._file.write(struct.pack("<I", self.frames * 2))
+            self._file.seek(good)
+            self._file.flush()
 
     def close(self) -> None:
-        if not self._file.closed:
+        """Flush and close; a disk that refuses the last bytes still gets the file closed."""
+        if self._file.closed:
+            return
+        try:
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
+        except OSError:
+            self._restore(44 + self.frames * 2)
+        finally:
+            with contextlib.suppress(OSError):
+                self._file.close()
 
 
 class StreamingVad:
     """Silero VAD over a stream: speech probability of each 32 ms frame, state carried along."""
 
     def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model
-
-        self._session = get_vad_model().session
+        self._session = _vad_session()
         self.reset()
 
     def reset(self) -> None:
@@ -123,6 +151,38 @@ class StreamingVad:
         )
         self._context = frame[-_CONTEXT:].astype(np.float32)
         return float(np.asarray(out).reshape(-1)[0])
+
+
+VAD_FILE = "silero_vad_v6.onnx"  # in faster-whisper's assets (pinned to 1.2.x in pyproject)
+VAD_INPUTS = {"input", "h", "c"}
+
+
+def _vad_session():
+    """The Silero VAD model that ships with faster-whisper, in an ONNX Runtime session of our
+    own (one thread: it runs 31 times a second beside Whisper), checked for the inputs used."""
+    import onnxruntime
+    from faster_whisper.utils import get_assets_path
+
+    path = Path(get_assets_path()) / VAD_FILE
+    if not path.is_file():
+        raise LiveError(
+            f"The voice activity model {VAD_FILE} is not in faster-whisper's assets; "
+            "this faster-whisper version is not supported (see pyproject.toml)."
+        )
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 4
+    session = onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    inputs = {i.name for i in session.get_inputs()}
+    if inputs != VAD_INPUTS:
+        raise LiveError(
+            f"The voice activity model {path} has inputs {sorted(inputs)}, not "
+            f"{sorted(VAD_INPUTS)}; this faster-whisper version is not supported."
+        )
+    return session
 
 
 @dataclass
@@ -241,6 +301,9 @@ class LiveSession:
     on_utterance is called from the worker thread for every utterance with words in it; the
     caller's thread is never blocked by transcription. Verdicts are also put on self.results.
     on_level gets each block's peak level from the capture thread (not PortAudio's).
+    on_error gets a message, from the capture thread, when capture stops by itself (the disk
+    is full): the recording and verdicts so far are kept, later audio is dropped (never piled
+    up in memory), the utterance in progress is still transcribed, and stop() still works.
     """
 
     def __init__(
@@ -254,6 +317,7 @@ class LiveSession:
         on_level: Callable[[float], None] | None = None,
         min_silence: float = 0.5,
         block_seconds: float = 0.1,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.classifier = classifier
@@ -263,6 +327,8 @@ class LiveSession:
         self.speaker = speaker
         self.on_utterance = on_utterance
         self.on_level = on_level  # peak 0..1 of each block, for a level meter
+        self.on_error = on_error  # capture stopped by itself (disk full); a message
+        self.halted = threading.Event()  # set when capture stopped by itself
         self.block = int(block_seconds * SAMPLE_RATE)
         self.cutter = UtteranceCutter(min_silence=min_silence)
         self.results: queue.Queue[Utterance] = queue.Queue()
@@ -282,11 +348,21 @@ class LiveSession:
         """Open the microphone and the session files and start the threads.
 
         capture=False opens no microphone: audio comes from feed(). A microphone that cannot
-        be opened raises LiveError before any file is created.
+        be opened, or a recording (or its .jsonl) that exists already, raises LiveError before
+        any file is created or changed.
         """
+        for path in (self.recording, self.excerpts_file):
+            if path.exists():
+                raise LiveError(
+                    f"{path} already exists; it is not overwritten. Choose another name."
+                )
         if capture:
-            import sounddevice as sd
-
+            try:
+                import sounddevice as sd
+            except (ImportError, OSError) as exc:  # no PortAudio library on this machine
+                raise LiveError(
+                    f"No sound system was found, so no microphone can be used ({exc})."
+                ) from exc
             try:
                 self._stream = sd.InputStream(
                     samplerate=SAMPLE_RATE,
@@ -297,9 +373,15 @@ class LiveSession:
                     callback=self._on_audio,
                 )
             except Exception as exc:  # PortAudioError, ValueError for a bad device
-                raise LiveError(f"cannot open the microphone {self.device!r}: {exc}") from exc
-        self._writer = WavWriter(self.recording)
-        self._jsonl = open(self.excerpts_file, "w", encoding="utf-8")  # noqa: SIM115
+                raise LiveError(f"cannot open {self._device_name()}: {exc}") from exc
+        try:
+            self._writer = WavWriter(self.recording)
+            self._jsonl = open(self.excerpts_file, "x", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            self._close_stream()
+            if self._writer is not None:
+                self._writer.close()
+            raise LiveError(f"The recording cannot be written: {exc}") from exc
         self._threads = [
             threading.Thread(target=self._segment_loop, name="live-vad", daemon=True),
             threading.Thread(target=self._work_loop, name="live-whisper", daemon=True),
@@ -311,28 +393,43 @@ class LiveSession:
                 self._stream.start()
             except Exception as exc:
                 self.stop()
-                raise LiveError(f"cannot start the microphone {self.device!r}: {exc}") from exc
+                raise LiveError(f"cannot start {self._device_name()}: {exc}") from exc
+
+    def _device_name(self) -> str:
+        if self.device is None or self.device == "":
+            return "the system's default microphone"
+        return f"the microphone {self.device}"
 
     def _on_audio(self, indata, frames, time_info, status) -> None:
         # PortAudio's thread: copy and hand over, nothing else
+        if self.halted.is_set():
+            return  # capture stopped by itself: nothing piles up until stop()
         if status and status.input_overflow:
             self._overflows += 1
         self._audio.put((indata[:, 0].copy(), time.monotonic()))
 
     def feed(self, samples: np.ndarray) -> None:
         """Audio from another source (a game's voice stream, a benchmark): 16 kHz mono float32."""
+        if self.halted.is_set():
+            return
         self._audio.put((np.asarray(samples, dtype=np.float32).reshape(-1), time.monotonic()))
 
     def stop(self, timeout: float = 120.0) -> LiveResult:
         """Stop capture, finish the utterances already heard, and close the files."""
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
+        self._close_stream()
         self._audio.put(None)
         self._join(timeout)
         seconds = self._writer.frames / SAMPLE_RATE if self._writer else 0.0
         return LiveResult(self.recording, self.excerpts_file, tuple(self._utterances), seconds)
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception as exc:  # a device unplugged meanwhile: the files still close
+                self.errors.append(f"the microphone did not close cleanly: {exc}")
 
     def _join(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -341,7 +438,8 @@ class LiveSession:
         if self._writer:
             self._writer.close()
         if self._jsonl and not self._jsonl.closed:
-            self._jsonl.close()
+            with contextlib.suppress(OSError):
+                self._jsonl.close()
 
     def __enter__(self) -> LiveSession:
         self.start()
@@ -356,7 +454,11 @@ class LiveSession:
         try:
             while (item := self._audio.get()) is not None:
                 samples, arrived = item
-                self._writer.write(samples)
+                try:
+                    self._writer.write(samples)
+                except OSError as exc:
+                    self._halt(self._write_failed(exc))
+                    break
                 if self.on_level is not None and samples.size:
                     self.on_level(float(np.abs(samples).max()))
                 for pending in self.cutter.push(samples, arrived):
@@ -365,9 +467,26 @@ class LiveSession:
             if last is not None:
                 self._work.put(last)
         except Exception as exc:  # keep the worker able to finish what it has
-            self.errors.append(f"capture stopped: {exc}")
+            self._halt(f"capture stopped: {exc}")
         finally:
             self._work.put(None)
+            while self.halted.is_set() and not self._audio.empty():
+                self._audio.get_nowait()  # what came before the halt is not kept in memory
+
+    def _write_failed(self, exc: OSError) -> str:
+        kept = f"the recording up to {self._writer.frames / SAMPLE_RATE:.0f} s is kept"
+        if exc.errno == errno.ENOSPC:
+            return f"The disk is full: capture stopped; {kept} in {self.recording}."
+        return f"The recording could not be written ({exc}): capture stopped; {kept}."
+
+    def _halt(self, message: str) -> None:
+        self.halted.set()
+        self.errors.append(message)
+        if self.on_error is not None:
+            try:
+                self.on_error(message)
+            except Exception as exc:  # the listener's problem must not stop the shutdown
+                self.errors.append(f"reporting that capture stopped failed: {exc}")
 
     def _work_loop(self) -> None:
         while (pending := self._work.get()) is not None:
@@ -398,6 +517,7 @@ class LiveSession:
         if not findings:
             return
         self._utterances.append(utterance)
+        lines = []
         for finding in findings:
             record = {
                 "speaker": finding.speaker,
@@ -408,8 +528,12 @@ class LiveSession:
                 **finding.verdict.to_json(),
                 "latency": round(utterance.latency, 3),
             }
-            self._jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._jsonl.flush()
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            self._jsonl.write("".join(lines))
+            self._jsonl.flush()
+        except OSError as exc:  # the verdicts still reach on_utterance (the app's database)
+            self.errors.append(f"the excerpts file could not be written: {exc}")
         self.results.put(utterance)
         if self.on_utterance:
             self.on_utterance(utterance)

@@ -1,3 +1,4 @@
+import errno
 import itertools
 import json
 import os
@@ -231,3 +232,132 @@ def test_listen_names_a_microphone_that_does_not_exist(
     assert code == 2
     assert "cannot open the microphone 4242" in capsys.readouterr().err
     assert not list(tmp_path.iterdir()), "no empty session files are left behind"
+
+
+class FullDisk:
+    """A file on a disk with room for `room` bytes: past that, writes fail with ENOSPC."""
+
+    def __init__(self, handle, room: int) -> None:
+        self._handle = handle
+        self._room = room
+
+    def write(self, data: bytes) -> int:
+        if self._handle.tell() + len(data) > self._room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self._handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+@needs_espeak
+def test_a_full_disk_stops_capture_cleanly_and_keeps_what_was_written(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    from models import live
+    from models.classifier import Classifier
+
+    room = 44 + 2 * 2 * RATE  # two seconds of 16-bit audio after the header
+
+    class SmallDiskWriter(live.WavWriter):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._file = FullDisk(self._file, room)
+
+    monkeypatch.setattr(live, "WavWriter", SmallDiskWriter)
+    told, heard = [], []
+    session = LiveSession(
+        tiny_transcriber(),
+        Classifier(tiny_model_dir),
+        tmp_path / "live.wav",
+        on_error=told.append,
+        on_utterance=heard.append,
+    )
+    session.start(capture=False)
+    audio = layout((0.2, speech(RUDE)), length=6.0)
+    for i in range(0, len(audio), 1600):
+        session.feed(audio[i : i + 1600])
+    deadline = time.monotonic() + 10
+    while not session.halted.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.halted.is_set(), "capture must notice the full disk"
+    for _ in range(50):  # the microphone goes on delivering; nothing may pile up
+        session.feed(np.zeros(1600, dtype=np.float32))
+    assert session._audio.qsize() == 0
+    result = session.stop(timeout=60)  # and stop() does not raise
+
+    assert len(told) == 1 and "disk is full" in told[0] and "kept" in told[0], told
+    assert session.errors == told
+    assert result.seconds == pytest.approx(2.0, abs=0.1)
+    kept = read_audio(tmp_path / "live.wav")
+    assert len(kept) == int(result.seconds * RATE)  # a valid WAV with every frame written
+    with wave.open(str(tmp_path / "live.wav")) as handle:
+        assert handle.getnframes() == len(kept)
+    # the speech heard before the disk filled was still transcribed and classified
+    assert heard and "stupid" in " ".join(f.text.lower() for f in result.findings)
+
+
+def test_a_recording_that_exists_is_never_overwritten(tmp_path, tiny_model_dir):
+    from models.classifier import Classifier
+    from models.live import LiveError
+
+    earlier = tmp_path / "evidence.wav"
+    earlier.write_bytes(b"RIFF an earlier session")
+    session = LiveSession(tiny_transcriber(), Classifier(tiny_model_dir), earlier)
+    with pytest.raises(LiveError, match="already exists; it is not overwritten"):
+        session.start(capture=False)
+    assert earlier.read_bytes() == b"RIFF an earlier session"
+    assert not earlier.with_suffix(".jsonl").exists()
+
+
+def test_listen_refuses_to_save_over_an_existing_recording(
+    tiny_model_dir, tmp_path, capsys, monkeypatch
+):
+    from client.cli import main
+    from tests.fake_microphone import install
+
+    install(monkeypatch, np.zeros(RATE, dtype=np.float32))
+    earlier = tmp_path / "night.wav"
+    write_wav(earlier, layout((0.2, noise(0.5, level=0.1)), length=1.0))
+    before = earlier.read_bytes()
+    code = main(
+        [
+            *("listen", "--save", str(earlier), "--seconds", "0.5", "--device", "Virtual mic"),
+            *("--whisper", "tiny.en", "--model", str(tiny_model_dir)),
+        ]
+    )
+    assert code == 2
+    assert "night.wav already exists; it is not overwritten" in capsys.readouterr().err
+    assert earlier.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["night.wav"]
+
+
+def test_listen_stops_by_itself_on_a_full_disk_and_says_so(
+    tiny_model_dir, tmp_path, capsys, monkeypatch
+):
+    from client.cli import main
+    from models import live
+    from tests.fake_microphone import install
+
+    install(monkeypatch, np.zeros(RATE, dtype=np.float32))
+    room = 44 + 2 * RATE // 2  # half a second
+
+    class SmallDiskWriter(live.WavWriter):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._file = FullDisk(self._file, room)
+
+    monkeypatch.setattr(live, "WavWriter", SmallDiskWriter)
+    recording = tmp_path / "night.wav"
+    began = time.monotonic()
+    code = main(
+        [
+            *("listen", "--save", str(recording), "--seconds", "60", "--device", "Virtual mic"),
+            *("--whisper", "tiny.en", "--model", str(tiny_model_dir)),
+        ]
+    )
+    assert time.monotonic() - began < 30, "it stops when the disk is full, not at --seconds"
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "The disk is full: capture stopped" in err
+    assert len(read_audio(recording)) == RATE // 2

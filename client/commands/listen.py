@@ -41,6 +41,16 @@ def _device(value: str | None) -> int | str | None:
     return int(value) if value.isdigit() else value
 
 
+def new_recording_name(folder: Path) -> Path:
+    """A timestamped recording name no file (nor its .jsonl) has yet."""
+    stem = f"modlens-live-{datetime.now():%Y%m%d-%H%M%S}"
+    for number in range(1, 1000):
+        name = folder / (stem + (f"-{number}" if number > 1 else "") + ".wav")
+        if not name.exists() and not name.with_suffix(".jsonl").exists():
+            return name
+    raise SystemExit(f"modlens: no free recording name like {stem}.wav in {folder}")
+
+
 def run(args: argparse.Namespace) -> int:
     from client.commands.scan import load_models
     from client.reports import ReportError, report_format, write_report
@@ -54,6 +64,18 @@ def run(args: argparse.Namespace) -> int:
             if device["max_input_channels"] > 0:
                 print(f"{index:>3}  {device['name']}")
         return 0
+    if args.save:
+        recording = Path(args.save)
+        taken = [p for p in (recording, recording.with_suffix(".jsonl")) if p.exists()]
+        if taken:  # an earlier session's evidence: never truncated
+            print(
+                f"modlens: {taken[0]} already exists; it is not overwritten. "
+                "Choose another --save name.",
+                file=sys.stderr,
+            )
+            return 2
+    else:
+        recording = new_recording_name(Path.cwd())
     try:
         if args.report:
             report_format(args.report)
@@ -61,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
     except (ModelError, ValueError, KeyError, ReportError) as exc:
         print(f"modlens: {exc}", file=sys.stderr)
         return 2
-    recording = Path(args.save or f"modlens-live-{datetime.now():%Y%m%d-%H%M%S}.wav")
     colour = use_colour(args.color)
     width = shutil.get_terminal_size((110, 20)).columns
     lock = threading.Lock()
@@ -77,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
                     print(finding_row(finding, width, colour), flush=True)
 
     session = LiveSession(
-        transcriber, classifier, recording, device=_device(args.device), on_utterance=show
+        transcriber,
+        classifier,
+        recording,
+        device=_device(args.device),
+        on_utterance=show,
     )
     try:
         session.start()
@@ -86,15 +111,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"listening; recording to {recording} (Ctrl+C to stop)", file=sys.stderr)
     try:
-        if args.seconds:
-            time.sleep(args.seconds)
-        else:
-            while True:
-                time.sleep(1.0)
+        # until the time is up or Ctrl+C, or capture stops by itself (a full disk): then the
+        # recording so far is closed and kept, and session.errors says why
+        deadline = time.monotonic() + args.seconds if args.seconds else None
+        while not session.halted.wait(0.2):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
     except KeyboardInterrupt:
         pass
     result = session.stop()
-    for error in session.errors:
+    for error in session.errors:  # a full disk says so here
         print(f"modlens: {error}", file=sys.stderr)
     latencies = result.latencies
     summary = (
