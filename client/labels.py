@@ -110,3 +110,6 @@ def plain_html(text: str) -> str:
     """Rich text that shows text exactly as it is, for tooltips and message boxes: Qt renders
     anything tag-like in them as HTML otherwise."""
     return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
+
+
+plain_tooltip = plain_html  # the same, under the name tooltips use
