@@ -1,18 +1,25 @@
 """Play an excerpt of a recording with QtMultimedia, starting a little before it so the
 moderator hears the lead-up, and stopping a little after it ends.
+
+Without an audio output device the playhead still moves through the excerpt; the player says in
+the window that nothing can be heard, rather than playing silently.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from client.widgets.excerpt_table import format_time
+from client.labels import format_time
 
 LEAD_IN_S = 1.5
 TAIL_S = 0.7
+NO_OUTPUT_TEXT = (
+    "No audio output device: nothing can be heard on this computer. The playhead still "
+    "shows where the excerpt is; connect speakers or headphones to listen."
+)
 
 
 class Player(QWidget):
@@ -30,7 +37,10 @@ class Player(QWidget):
         self.play_button.setToolTip("Play the selected excerpt from a little before it (Space)")
         self.stop_button = QPushButton("■ Stop")
         self.where = QLabel("")
+        self.where.setTextFormat(Qt.TextFormat.PlainText)  # file names come from the moderator
+        self.where.setWordWrap(True)
         self.where.setAccessibleName("Playback position")
+        self.silent = False  # True while playing with no audio output device
         self.play_button.setEnabled(False)
         self.stop_button.setEnabled(False)
         layout = QHBoxLayout(self)
@@ -48,7 +58,7 @@ class Player(QWidget):
         if self._player is not None:
             return True
         try:
-            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
         except ImportError as exc:  # pyside6-addons missing
             self.error.emit(f"Playback needs QtMultimedia (pyside6-addons): {exc}")
             return False
@@ -58,7 +68,23 @@ class Player(QWidget):
         self._player.positionChanged.connect(self._on_position)
         self._player.errorOccurred.connect(self._on_error)
         self._player.mediaStatusChanged.connect(self._on_status)
+        self._devices = QMediaDevices(self)
+        self._devices.audioOutputsChanged.connect(self._on_outputs_changed)
         return True
+
+    @staticmethod
+    def has_audio_output() -> bool:
+        """Whether the system offers any audio output device (QtMultimedia's view)."""
+        from PySide6.QtMultimedia import QMediaDevices
+
+        return bool(QMediaDevices.audioOutputs())
+
+    def _on_outputs_changed(self) -> None:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        # follow the system default, e.g. headphones plugged in after the app started
+        if self._audio is not None:
+            self._audio.setDevice(QMediaDevices.defaultAudioOutput())
 
     def play(self, path: str, start: float | None, end: float | None) -> None:
         """Play path from LEAD_IN_S before start to TAIL_S after end."""
@@ -76,7 +102,15 @@ class Player(QWidget):
         self._player.setPosition(int(begin * 1000))
         self._player.play()
         self.stop_button.setEnabled(True)
-        self.where.setText(f"Playing {Path(path).name} from {format_time(begin)}")
+        where = f"Playing {Path(path).name} from {format_time(begin)}"
+        self.silent = not self.has_audio_output()
+        if self.silent:
+            self.where.setText(f"{where}. {NO_OUTPUT_TEXT}")
+            self.where.setStyleSheet("QLabel { color: #b71c1c; }")
+            self.error.emit(NO_OUTPUT_TEXT)
+        else:
+            self.where.setText(where)
+            self.where.setStyleSheet("")
 
     def stop(self) -> None:
         if self._player is not None:

@@ -1,8 +1,13 @@
 """The Sessions screen: open or drop recordings, watch the scan queue, and review a session's
 transcript with its flagged excerpts on a timeline, playing any excerpt from just before it.
 
-Files opened together make one session (one track per file). The queue runs in a worker
-thread, so the moderator can review one session while others are scanned.
+Files opened together make one session (one track per file); opening a file again goes to its
+session instead of making a second one. The queue runs in a worker thread, so the moderator can
+review one session while others are scanned; a queued or running scan can be cancelled and a
+failed one retried. Sessions can be searched (title, file or player name), renamed and deleted
+(the audio files stay where they are).
+
+The timeline has one lane per speaker; the Players tab sums up each player's flags.
 """
 
 from __future__ import annotations
@@ -11,27 +16,34 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from client.labels import effective_label, is_flagged
 from client.store import Store, StoredExcerpt, StoreError, Track
-from client.widgets.excerpt_table import effective_label, is_flagged
 from client.widgets.player import Player
+from client.widgets.player_summary import PlayerSummary
 from client.widgets.review_pane import ReviewPane
 from client.widgets.timeline import Mark, Timeline
 from client.workers import ScanQueue
@@ -42,6 +54,9 @@ MEDIA_FILTER = (
     "*.mov *.avi);;All files (*)"
 )
 STATUS_TEXT = {"queued": "queued", "scanning": "scanning", "done": "done", "failed": "failed"}
+CANCELLED = "cancelled by the moderator"
+TRACK_ROLE = Qt.ItemDataRole.UserRole
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class SessionsView(QWidget):
@@ -62,18 +77,25 @@ class SessionsView(QWidget):
         self.queue = queue
         self.session_id: int | None = None
         self._track_paths: dict[int, str] = {}
-        self._queue_rows: dict[int, int] = {}
+        self._queue_rows: dict[int, QTableWidgetItem] = {}  # track id -> its row's name cell
+        self._cancelled: set[int] = set()  # tracks whose late signals are ignored
+        self.rename_dialog: QInputDialog | None = None
+        self.delete_box: QMessageBox | None = None
         self.setAcceptDrops(True)
 
         # left: open, resume banner, queue, sessions
         self.open_button = QPushButton("&Open recordings…")
         self.open_button.setToolTip("Open one or several audio/video files as a session (Ctrl+O)")
+        # more ways in (e.g. batch results) go beside the Open button
+        self.open_row = QHBoxLayout()
+        self.open_row.addWidget(self.open_button, 1)
         drop_hint = QLabel("…or drop audio/video files anywhere on this screen.")
         drop_hint.setWordWrap(True)
         self.banner = QFrame()
         self.banner.setFrameShape(QFrame.Shape.StyledPanel)
         self.banner.setStyleSheet("QFrame { background: #fff8e1; }")
         self.banner_text = QLabel()
+        self.banner_text.setTextFormat(Qt.TextFormat.PlainText)
         self.banner_text.setWordWrap(True)
         self.resume_button = QPushButton("Scan them again")
         self.forget_button = QPushButton("Forget them")
@@ -90,44 +112,82 @@ class SessionsView(QWidget):
         self.queue_table.verticalHeader().setVisible(False)
         self.queue_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.queue_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.queue_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.queue_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(2, self.fontMetrics().horizontalAdvance("100%") * 3)
         self.queue_table.setAccessibleName("Scan queue")
+        self.cancel_button = QPushButton("Cancel scan")
+        self.cancel_button.setToolTip("Stop scanning the selected file (queued or running)")
+        self.retry_button = QPushButton("Scan again")
+        self.retry_button.setToolTip("Scan the selected failed or cancelled file again")
+        queue_buttons = QHBoxLayout()
+        queue_buttons.addWidget(self.cancel_button)
+        queue_buttons.addWidget(self.retry_button)
+        queue_buttons.addStretch(1)
 
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search sessions: title, file or player name")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search sessions")
         self.session_list = QListWidget()
         self.session_list.setAccessibleName("Sessions")
+        self.session_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.rename_button = QPushButton("Rename…")
+        self.rename_button.setToolTip("Rename the selected session (F2)")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip(
+            "Delete the selected session and its decisions (Del); the audio files stay"
+        )
+        session_buttons = QHBoxLayout()
+        session_buttons.addWidget(self.rename_button)
+        session_buttons.addWidget(self.delete_button)
+        session_buttons.addStretch(1)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.open_button)
+        left_layout.addLayout(self.open_row)
         left_layout.addWidget(drop_hint)
         left_layout.addWidget(self.banner)
         left_layout.addWidget(QLabel("<b>Scan queue</b>"))
         left_layout.addWidget(self.queue_table, 1)
+        left_layout.addLayout(queue_buttons)
         left_layout.addWidget(QLabel("<b>Sessions</b>"))
+        left_layout.addWidget(self.search)
         left_layout.addWidget(self.session_list, 2)
+        left_layout.addLayout(session_buttons)
 
-        # right: title, timeline, player, review
+        # right: title, timeline, player, transcript and players
         self.title = QLabel("No session open")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         font.setBold(True)
         self.title.setFont(font)
+        self.retry_failed_button = QPushButton("Scan failed files again")
+        self.retry_failed_button.hide()
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.retry_failed_button)
         self.timeline = Timeline()
         self.player = Player()
         self.review = ReviewPane(store, taxonomy, moderator)
+        self.player_summary = PlayerSummary(taxonomy)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.review, "Transcript")
+        self.tabs.addTab(self.player_summary, "Players")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.title)
+        right_layout.addLayout(title_row)
         right_layout.addWidget(self.timeline)
         right_layout.addWidget(self.player)
-        right_layout.addWidget(self.review, 1)
+        right_layout.addWidget(self.tabs, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -143,11 +203,24 @@ class SessionsView(QWidget):
         self.open_button.clicked.connect(self.choose_files)
         self.resume_button.clicked.connect(self.resume_unfinished)
         self.forget_button.clicked.connect(self.forget_unfinished)
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.retry_failed_button.clicked.connect(self.retry_failed)
+        self.queue_table.itemSelectionChanged.connect(self._update_queue_buttons)
+        self.search.textChanged.connect(lambda _text: self.refresh_sessions(self.session_id))
         self.session_list.currentItemChanged.connect(self._on_session_item)
-        self.timeline.mark_clicked.connect(self.review.table.select_excerpt)
+        self.session_list.customContextMenuRequested.connect(self._session_menu)
+        self.rename_button.clicked.connect(self.rename_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        for key, slot in (("F2", self.rename_selected), ("Delete", self.delete_selected)):
+            shortcut = QShortcut(QKeySequence(key), self.session_list)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(slot)
+        self.timeline.mark_clicked.connect(self._on_mark_clicked)
+        self.player_summary.excerpt_chosen.connect(self.go_to_excerpt)
         self.review.current_changed.connect(self._on_current)
         self.review.activated.connect(self.play_excerpt)
-        self.review.decisions_changed.connect(self._refresh_timeline)
+        self.review.decisions_changed.connect(self._refresh_overview)
         self.player.play_button.clicked.connect(
             lambda: self.play_excerpt(self.review.table.current_excerpt())
         )
@@ -159,6 +232,7 @@ class SessionsView(QWidget):
         queue.failed.connect(self._on_failed)
 
         self.refresh_sessions()
+        self._update_queue_buttons()
 
     def recover(self) -> None:
         """After a crash: close cut-off live captures, and offer unfinished files again."""
@@ -175,7 +249,8 @@ class SessionsView(QWidget):
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self.review.set_taxonomy(taxonomy)
-        self._refresh_timeline()
+        self.player_summary.set_taxonomy(taxonomy)
+        self._refresh_overview()
 
     def choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open recordings", "", MEDIA_FILTER)
@@ -183,27 +258,53 @@ class SessionsView(QWidget):
             self.open_files(paths)
 
     def open_files(self, paths: list[str | Path]) -> int | None:
-        """Make one session of these files and queue them; returns the session id."""
-        files = [Path(p) for p in paths]
-        missing = [p.name for p in files if not p.is_file()]
-        files = [p for p in files if p.is_file()]
+        """Make one session of these files and queue them; returns the session id.
+
+        A file already in a session is not added again: with no new file among them, the
+        existing session is shown (and a file that failed there is scanned again).
+        """
+        given = [Path(p) for p in paths]
+        missing = [p.name for p in given if not p.is_file()]
+        files = list(dict.fromkeys(p.resolve() for p in given if p.is_file()))
         if missing:
             self.status.emit(f"Not a file, skipped: {', '.join(missing)}")
         if not files:
             return None
-        title = files[0].name + (f" + {len(files) - 1} more" if len(files) > 1 else "")
+        known = {f: self._known_track(f) for f in files}
+        new = [f for f in files if known[f] is None]
+        already = [t for t in known.values() if t is not None]
+        for track in already:
+            if track.status == "failed" and track.id not in self.queue.pending():
+                self.retry_track(track.id)
+        if not new:
+            session_id = already[0].session_id
+            if self.store.session(session_id) is None:
+                return None
+            names = ", ".join(f.name for f in files)
+            self.status.emit(f"Already opened: {names}. Showing its session.")
+            self._show_in_list(session_id)
+            return session_id
+        if already:
+            names = ", ".join(Path(t.path).name for t in already)
+            self.status.emit(f"Already opened before, not added again: {names}")
+        title = new[0].name + (f" + {len(new) - 1} more" if len(new) > 1 else "")
         try:
             session = self.store.create_session("files", title)
-            tracks = [self.store.add_track(session.id, path) for path in files]
+            tracks = [self.store.add_track(session.id, path) for path in new]
         except StoreError as exc:
             self.status.emit(f"The files were not queued: {exc}")
             return None
         for track in tracks:
             self._add_queue_row(track)
             self.queue.enqueue(track.id, track.path)
-        self.refresh_sessions(select=session.id)
-        self.status.emit(f"Queued {len(files)} file(s) for scanning.")
+        self._show_in_list(session.id)
+        self.status.emit(f"Queued {len(new)} file(s) for scanning.")
         return session.id
+
+    def _known_track(self, path: Path) -> Track | None:
+        """The newest track made from this file, if any session still has one."""
+        tracks = self.store.tracks_with_path(path)
+        return tracks[-1] if tracks else None
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -257,6 +358,7 @@ class SessionsView(QWidget):
         self.queue_table.insertRow(row)
         name = QTableWidgetItem(Path(track.path).name)
         name.setToolTip(track.path)
+        name.setData(TRACK_ROLE, track.id)
         self.queue_table.setItem(row, 0, name)
         self.queue_table.setItem(row, 1, QTableWidgetItem(STATUS_TEXT[track.status]))
         bar = QProgressBar()
@@ -265,75 +367,299 @@ class SessionsView(QWidget):
         bar.setFormat("%p%")
         bar.setAccessibleName(f"Progress of {Path(track.path).name}")
         self.queue_table.setCellWidget(row, 2, bar)
-        self._queue_rows[track.id] = row
+        self._queue_rows[track.id] = name
+
+    def _row(self, track_id: int) -> int | None:
+        item = self._queue_rows.get(track_id)
+        return item.row() if item is not None else None
 
     def queue_status(self, track_id: int) -> tuple[str, int] | None:
         """(status text, progress in per mille) of a track's queue row, for tests and a11y."""
-        row = self._queue_rows.get(track_id)
+        row = self._row(track_id)
         if row is None:
             return None
         bar: QProgressBar = self.queue_table.cellWidget(row, 2)
         return self.queue_table.item(row, 1).text(), bar.value()
 
+    def select_queue_row(self, track_id: int) -> bool:
+        row = self._row(track_id)
+        if row is None:
+            return False
+        self.queue_table.selectRow(row)
+        return True
+
+    def selected_track(self) -> int | None:
+        rows = self.queue_table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.queue_table.item(rows[0].row(), 0).data(TRACK_ROLE)
+
     def _set_row(self, track_id: int, status: str, progress: float | None = None) -> None:
-        row = self._queue_rows.get(track_id)
+        row = self._row(track_id)
         if row is None:
             return
         item = self.queue_table.item(row, 1)
         item.setText(status)
-        if status.startswith("failed"):
-            item.setForeground(Qt.GlobalColor.darkRed)
-            item.setToolTip(status)
+        item.setToolTip(status)
+        failed = status.startswith("failed") or status == "cancelled"
+        item.setForeground(Qt.GlobalColor.darkRed if failed else self.palette().text().color())
         if progress is not None:
             self.queue_table.cellWidget(row, 2).setValue(int(progress * 1000))
+        self._update_queue_buttons()
+
+    def _update_queue_buttons(self) -> None:
+        track_id = self.selected_track()
+        track = self.store.track(track_id) if track_id is not None else None
+        active = track is not None and track.status in ("queued", "scanning")
+        self.cancel_button.setEnabled(active and track_id not in self._cancelled)
+        self.retry_button.setEnabled(track is not None and track.status == "failed")
+
+    def cancel_selected(self) -> None:
+        track_id = self.selected_track()
+        if track_id is not None:
+            self.cancel_track(track_id)
+
+    def retry_selected(self) -> None:
+        track_id = self.selected_track()
+        if track_id is not None:
+            self.retry_track(track_id)
+
+    def cancel_track(self, track_id: int) -> bool:
+        """Take a queued file off the queue or stop its running scan; it can be retried."""
+        self.queue.cancel(track_id)
+        try:
+            cancelled = self.store.cancel_track(track_id, CANCELLED)
+        except StoreError as exc:
+            self.status.emit(f"The scan was stopped but not marked cancelled: {exc}")
+            return False
+        if not cancelled:
+            return False
+        self._cancelled.add(track_id)
+        self._set_row(track_id, "cancelled")
+        track = self.store.track(track_id)
+        if track is not None:
+            self.status.emit(f"Cancelled the scan of {Path(track.path).name}.")
+            if track.session_id == self.session_id:
+                self.show_session(track.session_id)
+        return True
+
+    def retry_track(self, track_id: int) -> bool:
+        """Scan a failed or cancelled file again from the start."""
+        track = self.store.track(track_id)
+        if track is None:
+            return False
+        try:
+            self.store.restart_track(track_id)
+        except StoreError as exc:
+            self.status.emit(f"{Path(track.path).name}: {exc}")
+            return False
+        self._cancelled.discard(track_id)
+        if track_id in self._queue_rows:
+            self._set_row(track_id, STATUS_TEXT["queued"], 0.0)
+        else:
+            self._add_queue_row(self.store.track(track_id) or track)
+        self.queue.enqueue(track_id, track.path)
+        self.status.emit(f"Scanning {Path(track.path).name} again.")
+        if track.session_id == self.session_id:
+            self.show_session(track.session_id)
+        self._update_queue_buttons()
+        return True
+
+    def retry_failed(self) -> None:
+        """Scan every failed file of the open session again."""
+        if self.session_id is None:
+            return
+        for track in self.store.tracks(self.session_id):
+            if track.status == "failed":
+                self.retry_track(track.id)
 
     def _on_started(self, track_id: int) -> None:
-        self._set_row(track_id, "scanning", 0.0)
+        if track_id not in self._cancelled:
+            self._set_row(track_id, "scanning", 0.0)
 
     def _on_progress(self, track_id: int, fraction: float) -> None:
-        self._set_row(track_id, "scanning", fraction)
+        if track_id not in self._cancelled:
+            self._set_row(track_id, "scanning", fraction)
 
     def _on_done(self, track_id: int, stored: list[StoredExcerpt]) -> None:
+        track = self.store.track(track_id)
+        if track is None:  # its session was deleted meanwhile
+            return
+        self._cancelled.discard(track_id)  # finished before the cancel reached it
         flagged = sum(1 for e in stored if e.toxic)
         self._set_row(track_id, f"done, {flagged} flagged", 1.0)
-        track = self.store.track(track_id)
-        if track is not None and track.session_id == self.session_id:
+        if track.session_id == self.session_id:
             self.show_session(track.session_id)
-        if track is not None:
-            self.status.emit(f"Scanned {Path(track.path).name}: {flagged} flagged.")
+        self.status.emit(f"Scanned {Path(track.path).name}: {flagged} flagged.")
         self.refresh_sessions(select=self.session_id)
 
     def _on_failed(self, track_id: int, message: str) -> None:
-        self._set_row(track_id, f"failed: {message}")
         track = self.store.track(track_id)
-        name = Path(track.path).name if track else f"track {track_id}"
-        self.status.emit(f"{name} could not be scanned: {message}")
+        if track is None or track_id in self._cancelled:
+            return
+        self._set_row(track_id, f"failed: {message}")
+        self.status.emit(f"{Path(track.path).name} could not be scanned: {message}")
+        if track.session_id == self.session_id:
+            self.show_session(track.session_id)
 
-    # --- sessions and review ----------------------------------------------------------------
+    # --- the session list -------------------------------------------------------------------
 
     def refresh_sessions(self, select: int | None = None) -> None:
         self.session_list.blockSignals(True)
         self.session_list.clear()
-        for session in self.store.sessions():
+        for session in self.store.search_sessions(self.search.text()):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.created))
             item = QListWidgetItem(f"{session.title}\n{session.kind} · {when}")
-            item.setData(Qt.ItemDataRole.UserRole, session.id)
-            item.setData(Qt.ItemDataRole.UserRole + 1, session.kind)
+            item.setData(TRACK_ROLE, session.id)
+            item.setData(KIND_ROLE, session.kind)
+            item.setToolTip(f"Session {session.id}")
             self.session_list.addItem(item)
             if session.id == select:
                 self.session_list.setCurrentItem(item)
         self.session_list.blockSignals(False)
+        self._update_session_buttons()
         if select is not None and select != self.session_id:
             self.show_session(select)
 
+    def session_added(self, _session_id: int) -> None:
+        """A session saved elsewhere (Live, Text): list it now, keeping the open one."""
+        self.refresh_sessions(select=self.session_id)
+
+    def listed_sessions(self) -> list[int]:
+        return [
+            self.session_list.item(row).data(TRACK_ROLE) for row in range(self.session_list.count())
+        ]
+
+    def _show_in_list(self, session_id: int) -> None:
+        if self.search.text() and session_id not in [
+            s.id for s in self.store.search_sessions(self.search.text())
+        ]:
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+        self.refresh_sessions(select=session_id)
+        if self.session_id != session_id:
+            self.show_session(session_id)
+
+    def selected_session(self) -> int | None:
+        item = self.session_list.currentItem()
+        return item.data(TRACK_ROLE) if item is not None else None
+
+    def _update_session_buttons(self) -> None:
+        chosen = self.selected_session() is not None
+        self.rename_button.setEnabled(chosen)
+        self.delete_button.setEnabled(chosen)
+
     def _on_session_item(self, item: QListWidgetItem | None, _previous) -> None:
+        self._update_session_buttons()
         if item is None:
             return
-        session_id = item.data(Qt.ItemDataRole.UserRole)
-        if item.data(Qt.ItemDataRole.UserRole + 1) == "text":
+        session_id = item.data(TRACK_ROLE)
+        if item.data(KIND_ROLE) == "text":
             self.open_text_session.emit(session_id)
             return
         self.show_session(session_id)
+
+    def _session_menu(self, point) -> None:
+        if self.session_list.itemAt(point) is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Rename…", self.rename_selected)
+        menu.addAction("Delete…", self.delete_selected)
+        menu.popup(self.session_list.viewport().mapToGlobal(point))
+
+    def rename_selected(self) -> None:
+        session = self.store.session(self.selected_session() or -1)
+        if session is None:
+            return
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename session")
+        dialog.setLabelText("New name of the session:")
+        dialog.setTextValue(session.title)
+        dialog.textValueSelected.connect(lambda title: self.rename_session(session.id, title))
+        self.rename_dialog = dialog
+        dialog.open()
+
+    def rename_session(self, session_id: int, title: str) -> bool:
+        title = " ".join(title.split())
+        if not title:
+            self.status.emit("A session needs a name; it was not renamed.")
+            return False
+        try:
+            self.store.rename_session(session_id, title)
+        except StoreError as exc:
+            QMessageBox.warning(self, "Not renamed", str(exc))
+            return False
+        self.refresh_sessions(select=self.session_id)
+        if session_id == self.session_id:
+            self.show_session(session_id)
+        return True
+
+    def delete_selected(self) -> None:
+        session = self.store.session(self.selected_session() or -1)
+        if session is None:
+            return
+        decided = len(self.store.current_decisions(session.id))
+        files = len(self.store.tracks(session.id))
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Delete session")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"Delete the session “{session.title}”?")
+        what = f"Its transcript{f' and {decided} decision(s)' if decided else ''} will be deleted."
+        box.setInformativeText(
+            f"{what} The {files} audio file(s) stay where they are." if files else what
+        )
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(
+            lambda button: self.delete_session(session.id) if button is delete else None
+        )
+        self.delete_box = box
+        box.open()
+
+    def delete_session(self, session_id: int) -> bool:
+        """Delete a session from the store (never its audio files); scans of it stop."""
+        session = self.store.session(session_id)
+        if session is None:
+            return False
+        tracks = self.store.tracks(session_id)
+        if session.kind == "live" and any(t.status == "scanning" for t in tracks):
+            self.status.emit("This live session is still recording; stop it on the Live screen.")
+            return False
+        for track in tracks:
+            if track.status in ("queued", "scanning"):
+                self.queue.cancel(track.id)
+            self._cancelled.add(track.id)
+        try:
+            self.store.delete_session(session_id)
+        except StoreError as exc:
+            QMessageBox.warning(self, "Not deleted", str(exc))
+            return False
+        for track in tracks:
+            item = self._queue_rows.pop(track.id, None)
+            if item is not None:
+                self.queue_table.removeRow(item.row())
+        if session_id == self.session_id:
+            self.close_session()
+        self.refresh_sessions(select=self.session_id)
+        self.status.emit(
+            f"Deleted the session “{session.title}”; its audio files were left where they are."
+        )
+        return True
+
+    # --- the open session -------------------------------------------------------------------
+
+    def close_session(self) -> None:
+        self.player.stop()
+        self.session_id = None
+        self._track_paths = {}
+        self.title.setText("No session open")
+        self.retry_failed_button.hide()
+        self.review.load_session(None)
+        self.player.play_button.setEnabled(False)
+        self._refresh_overview()
 
     def show_session(self, session_id: int) -> None:
         session = self.store.session(session_id)
@@ -345,26 +671,61 @@ class SessionsView(QWidget):
         pending = [t for t in tracks if t.status in ("queued", "scanning")]
         failed = [t for t in tracks if t.status == "failed"]
         parts = [session.title]
+        if len(tracks) > 1:
+            parts.append(f"{len(tracks)} files")
         if pending:
             parts.append(f"{len(pending)} file(s) still scanning")
         if failed:
             parts.append(f"{len(failed)} failed")
         self.title.setText(" · ".join(parts))
+        self.retry_failed_button.setVisible(bool(failed))
         current = self.review.table.current_excerpt()
-        self.review.load_session(session_id)
+        self.review.load_session(session_id, self._in_time_order(tracks))
         if current is not None:
             self.review.table.select_excerpt(current.id)
-        self._refresh_timeline()
+        self._refresh_overview()
         self.player.play_button.setEnabled(bool(self._track_paths))
 
-    def _refresh_timeline(self) -> None:
+    def _in_time_order(self, tracks: list[Track]) -> list[StoredExcerpt]:
+        """The session's excerpts by start time across all tracks (speakers interleaved)."""
+        order = {t.id: i for i, t in enumerate(tracks)}
+        return sorted(
+            self.store.excerpts(self.session_id),
+            key=lambda e: (
+                e.time is None,
+                e.time or 0.0,
+                order.get(e.track_id, len(order)),
+                e.position,
+            ),
+        )
+
+    def _lanes(self, tracks: list[Track], excerpts: list[StoredExcerpt]) -> list[str]:
+        """One lane per speaker, in track order; a track with no excerpt yet by its file name."""
+        order = {t.id: i for i, t in enumerate(tracks)}
+        lanes: dict[int, list[str]] = {t.id: [] for t in tracks}
+        for excerpt in sorted(excerpts, key=lambda e: (order.get(e.track_id, 0), e.position)):
+            names = lanes.setdefault(excerpt.track_id or -1, [])
+            if (excerpt.speaker or "") not in names:
+                names.append(excerpt.speaker or "")
+        out: list[str] = []
+        for track in tracks:
+            out += lanes.pop(track.id) or [Path(track.path).stem]
+        for names in lanes.values():
+            out += names
+        return list(dict.fromkeys(out))
+
+    def _refresh_overview(self) -> None:
+        """The timeline and the player summary, after new excerpts or a decision."""
         if self.session_id is None:
             self.timeline.set_marks(0.0, [])
+            self.player_summary.set_excerpts([], {})
             return
-        durations = [t.duration or 0.0 for t in self.store.tracks(self.session_id)]
+        tracks = self.store.tracks(self.session_id)
+        durations = [t.duration or 0.0 for t in tracks]
         table = self.review.table.model
+        excerpts = table.excerpts()
         marks = []
-        for excerpt in table.excerpts():
+        for excerpt in excerpts:
             decision = table.decision_for(excerpt.id)
             if excerpt.time is None or not is_flagged(excerpt, decision):
                 continue
@@ -374,11 +735,26 @@ class SessionsView(QWidget):
             except KeyError:
                 colour = "#607d8b"
             end = excerpt.end_time if excerpt.end_time is not None else excerpt.time + 1.0
-            marks.append(Mark(excerpt.id, excerpt.time, end, colour, label))
-        self.timeline.set_marks(max(durations, default=0.0), marks)
+            marks.append(Mark(excerpt.id, excerpt.time, end, colour, label, excerpt.speaker or ""))
+        self.timeline.set_marks(max(durations, default=0.0), marks, self._lanes(tracks, excerpts))
+        decisions = {e.id: d for e in excerpts if (d := table.decision_for(e.id)) is not None}
+        self.player_summary.set_excerpts(excerpts, decisions)
 
     def _on_current(self, excerpt: StoredExcerpt | None) -> None:
         self.timeline.set_selected(excerpt.id if excerpt else None)
+
+    def go_to_excerpt(self, excerpt_id: int) -> bool:
+        """Show the Transcript with this excerpt selected (from the Players tab or the timeline)."""
+        self.tabs.setCurrentWidget(self.review)
+        if self.review.table.select_excerpt(excerpt_id):
+            self.review.table.view.setFocus()
+            return True
+        self.status.emit("That excerpt is hidden by the transcript's filter; show all to see it.")
+        return False
+
+    def _on_mark_clicked(self, excerpt_id: int) -> None:
+        self.go_to_excerpt(excerpt_id)
+        self.play_excerpt(self.store.excerpt(excerpt_id))
 
     def play_excerpt(self, excerpt: StoredExcerpt | None) -> None:
         if excerpt is None:

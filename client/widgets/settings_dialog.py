@@ -97,15 +97,17 @@ class SettingsDialog(QDialog):
         general.addRow("Microphone:", self.device)
 
         self.thresholds: dict[str, QDoubleSpinBox] = {}
-        threshold_box = QGroupBox("Flag when P(toxic) reaches (per category)")
+        # percent, like the confidence the excerpt tables show; kept as 0..1 in the settings
+        threshold_box = QGroupBox("Flag when the confidence of toxic reaches (per category)")
         threshold_form = QFormLayout(threshold_box)
         for key in ("toxic", *taxonomy.toxic):
             spin = QDoubleSpinBox()
-            spin.setRange(0.0, 1.0)
-            spin.setSingleStep(0.05)
-            spin.setDecimals(2)
+            spin.setRange(0.0, 100.0)
+            spin.setSingleStep(5.0)
+            spin.setDecimals(0)
+            spin.setSuffix(" %")
             spin.setSpecialValueText(DEFAULT_THRESHOLD_TEXT)
-            spin.setValue(settings.thresholds.get(key, 0.0))
+            spin.setValue(round(settings.thresholds.get(key, 0.0) * 100))
             name = "any category (default)" if key == "toxic" else taxonomy.display_name(key)
             threshold_form.addRow(f"{name}:", spin)
             self.thresholds[key] = spin
@@ -126,7 +128,9 @@ class SettingsDialog(QDialog):
             self.model_dir.setText(folder)
 
     def result_settings(self) -> Settings:
-        thresholds = {k: round(s.value(), 2) for k, s in self.thresholds.items() if s.value() > 0}
+        thresholds = {
+            k: round(s.value() / 100, 2) for k, s in self.thresholds.items() if s.value() > 0
+        }
         return self._settings.with_changes(
             moderator=self.moderator.text().strip(),
             model_dir=self.model_dir.text().strip(),

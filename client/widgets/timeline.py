@@ -1,16 +1,19 @@
-"""A strip the width of the recording with a mark at each flagged excerpt, in its category's
-colour, and the playback position; clicking a mark selects that excerpt.
+"""A strip the width of the recording with one lane per speaker: each lane is named on the left
+and holds a mark at each of that speaker's flagged excerpts, in its category's colour; the
+playback cursor runs across all lanes, and clicking a mark selects (and plays) that excerpt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from client.widgets.excerpt_table import format_time
+from client.labels import format_time, plain_html
+
+MAX_LABEL_CHARS = 16  # lane names longer than this are elided on the left
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Mark:
     end: float
     colour: str
     label: str
+    lane: str = ""  # the speaker; marks of one lane share a row
 
 
 class Timeline(QWidget):
@@ -30,6 +34,7 @@ class Timeline(QWidget):
         super().__init__(parent)
         self.duration = 0.0
         self.marks: list[Mark] = []
+        self.lanes: list[str] = [""]
         self.position: float | None = None
         self.selected: int | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -37,16 +42,68 @@ class Timeline(QWidget):
         self.setAccessibleName("Timeline of flagged excerpts")
         self.setMouseTracking(True)
 
+    # --- geometry ---------------------------------------------------------------------------
+
+    def _lane_height(self) -> int:
+        metrics = QFontMetrics(self.font())
+        return metrics.height() + 8 if self._named() else metrics.height() * 2
+
+    def _named(self) -> bool:
+        return any(self.lanes)
+
     def sizeHint(self) -> QSize:
-        return QSize(400, QFontMetrics(self.font()).height() * 3)
+        metrics = QFontMetrics(self.font())
+        return QSize(400, self._lane_height() * len(self.lanes) + metrics.height() + 8)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(100, QFontMetrics(self.font()).height() * 3)
+        return QSize(100, self.sizeHint().height())
 
-    def set_marks(self, duration: float, marks: list[Mark]) -> None:
+    def _label_width(self) -> float:
+        if not self._named():
+            return 0.0
+        metrics = QFontMetrics(self.font())
+        widest = max(metrics.horizontalAdvance(self._lane_text(lane)) for lane in self.lanes)
+        return min(widest, metrics.averageCharWidth() * MAX_LABEL_CHARS) + 10
+
+    def _lane_text(self, lane: str) -> str:
+        return lane or "(no speaker)"
+
+    def _bar(self) -> QRectF:
+        """The area of all lanes together, right of the lane names."""
+        left = 4 + self._label_width()
+        return QRectF(
+            left, 2, max(1.0, self.width() - left - 4), self._lane_height() * len(self.lanes)
+        )
+
+    def lane_rect(self, lane: str) -> QRectF:
+        bar = self._bar()
+        row = self.lanes.index(lane) if lane in self.lanes else 0
+        height = self._lane_height()
+        return QRectF(bar.left(), bar.top() + row * height, bar.width(), height)
+
+    def _x(self, seconds: float) -> float:
+        bar = self._bar()
+        if self.duration <= 0:
+            return bar.left()
+        return bar.left() + bar.width() * min(1.0, max(0.0, seconds / self.duration))
+
+    def mark_rect(self, mark: Mark) -> QRectF:
+        lane = self.lane_rect(mark.lane)
+        x0 = self._x(mark.start)
+        width = max(max(3.0, lane.width() / 400), self._x(mark.end) - x0)
+        return QRectF(x0, lane.top() + 2, width, lane.height() - 4)
+
+    # --- content ----------------------------------------------------------------------------
+
+    def set_marks(self, duration: float, marks: list[Mark], lanes: list[str] | None = None) -> None:
+        """Show marks over a recording of duration seconds, one lane per name in lanes (in that
+        order; lanes that only marks name are added after them)."""
         ends = [m.end for m in marks]
         self.duration = max([duration or 0.0, *ends]) if ends or duration else 0.0
         self.marks = marks
+        ordered = list(dict.fromkeys([*(lanes or []), *(m.lane for m in marks)]))
+        self.lanes = ordered or [""]
+        self.updateGeometry()
         self.update()
 
     def set_position(self, seconds: float | None) -> None:
@@ -57,29 +114,31 @@ class Timeline(QWidget):
         self.selected = excerpt_id
         self.update()
 
-    def _bar(self) -> QRectF:
-        metrics = QFontMetrics(self.font())
-        return QRectF(4, 2, max(1, self.width() - 8), self.height() - metrics.height() - 6)
-
-    def _x(self, seconds: float) -> float:
-        bar = self._bar()
-        if self.duration <= 0:
-            return bar.left()
-        return bar.left() + bar.width() * min(1.0, max(0.0, seconds / self.duration))
+    # --- painting ---------------------------------------------------------------------------
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        metrics = QFontMetrics(self.font())
         bar = self._bar()
-        painter.fillRect(bar, QColor("#eceff1"))
+        label_width = self._label_width()
+        for row, lane in enumerate(self.lanes):
+            rect = self.lane_rect(lane)
+            painter.fillRect(rect, QColor("#eceff1" if row % 2 == 0 else "#e3e8eb"))
+            if label_width:
+                name = metrics.elidedText(
+                    self._lane_text(lane), Qt.TextElideMode.ElideRight, int(label_width - 10)
+                )
+                painter.setPen(QColor("#263238"))
+                painter.drawText(
+                    QRectF(4, rect.top(), label_width - 6, rect.height()),
+                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                    name,
+                )
         painter.setPen(QPen(QColor("#90a4ae"), 1))
         painter.drawRect(bar)
-        min_width = max(3.0, bar.width() / 400)
-        metrics = QFontMetrics(self.font())
         for mark in self.marks:
-            x0 = self._x(mark.start)
-            width = max(min_width, self._x(mark.end) - x0)
-            rect = QRectF(x0, bar.top() + 1, width, bar.height() - 2)
+            rect = self.mark_rect(mark)
             painter.fillRect(rect, QColor(mark.colour))
             # the category in words where the mark is wide enough: never colour alone
             name = mark.label.replace("_", " ")
@@ -99,12 +158,29 @@ class Timeline(QWidget):
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, "0:00")
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight, format_time(self.duration))
         summary = f"{len(self.marks)} flagged" if self.marks else "nothing flagged"
+        if len(self.lanes) > 1:
+            summary += f" · {len(self.lanes)} speakers"
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter, summary)
         painter.end()
 
-    def mark_at(self, x: float) -> Mark | None:
+    # --- mouse ------------------------------------------------------------------------------
+
+    def lane_at(self, y: float) -> str | None:
+        for lane in self.lanes:
+            rect = self.lane_rect(lane)
+            if rect.top() <= y < rect.bottom():
+                return lane
+        return None
+
+    def mark_at(self, x: float, y: float | None = None) -> Mark | None:
+        """The mark under (or within 8 px of) x; in the lane at y when y is given."""
+        lane = self.lane_at(y) if y is not None else None
+        if y is not None and lane is None:
+            return None
         best, best_distance = None, 8.0
         for mark in self.marks:
+            if lane is not None and mark.lane != lane:
+                continue
             x0, x1 = self._x(mark.start), self._x(mark.end)
             distance = 0.0 if x0 - 2 <= x <= x1 + 2 else min(abs(x - x0), abs(x - x1))
             if distance < best_distance:
@@ -112,13 +188,27 @@ class Timeline(QWidget):
         return best
 
     def mousePressEvent(self, event) -> None:
-        x = event.position().x()
-        mark = self.mark_at(x)
+        x, y = event.position().x(), event.position().y()
+        mark = self.mark_at(x, y)
         if mark is not None:
             self.mark_clicked.emit(mark.excerpt_id)
         elif self.duration > 0:
             bar = self._bar()
-            self.seek_requested.emit(self.duration * (x - bar.left()) / bar.width())
+            if bar.left() <= x <= bar.right():
+                self.seek_requested.emit(self.duration * (x - bar.left()) / bar.width())
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            mark = self.mark_at(event.pos().x(), event.pos().y())
+            if mark is not None:
+                # player names come from the recording's file names: shown as plain text
+                text = f"{mark.lane or 'no speaker'} · {mark.label.replace('_', ' ')} · "
+                text += f"{format_time(mark.start)} (click to play)"
+                QToolTip.showText(event.globalPos(), plain_html(text), self)
+            else:
+                QToolTip.showText(event.globalPos(), plain_html(self.toolTip()), self)
+            return True
+        return super().event(event)
 
 
 def _dark(colour: str) -> bool:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from tests.client.conftest import needs_shipped_model, screenshot
 from tests.client.stall_meter import StallMeter
+from tests.client.test_app_live import fake_microphone  # noqa: F401 - a fixture
 from tests.voice_fixtures import CLEAN, RUDE, layout, needs_espeak, onset, speech, write_wav
 
 pytestmark = [needs_espeak, pytest.mark.slow]
@@ -143,3 +144,96 @@ def test_the_shipped_model_flags_the_insult_in_the_recording(qtbot, open_window,
     assert flagged[0].label in ("insult", "profanity")
     view.review.table.next_flagged()
     screenshot(window, "sessions")
+
+
+def test_two_scanned_speakers_are_interleaved_in_time_with_a_lane_each(
+    qtbot, open_window, tiny_model_dir, tmp_path
+):
+    anna = write_wav(
+        tmp_path / "anna.wav", layout((0.5, speech(CLEAN)), (6.0, speech(RUDE)), length=9.0)
+    )
+    bo = write_wav(tmp_path / "bo.wav", layout((3.0, speech(RUDE)), length=9.0))
+    window = open_window(model_dir=str(tiny_model_dir), thresholds={"toxic": 0.0})
+    view = window.sessions_view
+    view.open_files([anna, bo])
+    wait_for_queue(qtbot, window)
+    rows = view.review.table.model.excerpts()
+    assert {e.speaker for e in rows} == {"anna", "bo"}
+    times = [e.time for e in rows]
+    assert times == sorted(times), [(e.speaker, e.time) for e in rows]
+    speakers = [e.speaker for e in rows]
+    first_bo = speakers.index("bo")
+    assert "anna" in speakers[first_bo:]  # bo's line at 3 s sits between anna's lines
+    assert view.timeline.lanes == ["anna", "bo"]
+    assert {m.lane for m in view.timeline.marks} == {"anna", "bo"}
+
+
+def test_a_scan_can_be_cancelled_and_a_failed_file_retried(
+    qtbot, open_window, tiny_model_dir, tmp_path
+):
+    long = write_wav(
+        tmp_path / "long.wav", layout(*((4.0 * i, speech(RUDE)) for i in range(10)), length=42.0)
+    )
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt " + bytes(range(256)) * 20)
+    window = open_window(model_dir=str(tiny_model_dir))
+    view = window.sessions_view
+    qtbot.waitUntil(window.queue.warmed.is_set, timeout=60_000)
+    session_id = view.open_files([long, broken])
+    long_track, broken_track = (t.id for t in window.store.tracks(session_id))
+
+    # cancel the running scan: the queue goes on with the next file
+    qtbot.waitUntil(lambda: window.queue.current == long_track, timeout=30_000)
+    assert view.select_queue_row(long_track)
+    assert view.cancel_button.isEnabled() and not view.retry_button.isEnabled()
+    qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
+    assert view.queue_status(long_track)[0] == "cancelled"
+    wait_for_queue(qtbot, window, timeout=30_000)
+    track = window.store.track(long_track)
+    assert (track.status, track.error) == ("failed", "cancelled by the moderator")
+    assert window.store.excerpts(session_id) == []
+    assert view.queue_status(long_track)[0] == "cancelled"  # not overwritten by late signals
+    assert view.queue_status(broken_track)[0].startswith("failed: ")
+    assert view.retry_failed_button.isVisible()
+
+    # the moderator fixes the broken file and scans it again
+    write_wav(broken, layout((0.5, speech(CLEAN)), length=3.0))
+    assert view.select_queue_row(broken_track)
+    assert view.retry_button.isEnabled()
+    qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)
+    wait_for_queue(qtbot, window)
+    assert window.store.track(broken_track).status == "done"
+    assert view.queue_status(broken_track)[0].startswith("done")
+    assert view.review.table.model.rowCount() > 0
+
+    # a queued file can be cancelled too: re-opening the cancelled file queues it again in its
+    # own session (no second session), behind a file that is scanning
+    sessions = len(window.store.sessions())
+    other = view.open_files([write_wav(tmp_path / "other.wav", layout((0.5, speech(RUDE))))])
+    assert view.open_files([long]) == session_id
+    assert len(window.store.sessions()) == sessions + 1
+    assert window.queue.pending()[-1] == long_track
+    assert view.select_queue_row(long_track)
+    qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
+    assert long_track not in window.queue.pending()
+    wait_for_queue(qtbot, window)
+    assert window.store.track(long_track).status == "failed"
+    assert window.store.tracks(other)[0].status == "done"
+
+
+def test_a_saved_live_session_is_listed_at_once(
+    qtbot,
+    open_window,
+    tiny_model_dir,
+    fake_microphone,  # noqa: F811 - a fixture
+):
+    window = open_window(model_dir=str(tiny_model_dir))
+    live = window.live_view
+    window.tabs.setCurrentWidget(live)
+    qtbot.mouseClick(live.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.start_button.text().endswith("Stop"), timeout=60_000)
+    qtbot.waitUntil(lambda: live.review.table.model.rowCount() > 0, timeout=60_000)
+    qtbot.mouseClick(live.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.start_button.text().endswith("listening"), timeout=60_000)
+    session_id = live.review.session_id
+    assert session_id in window.sessions_view.listed_sessions()

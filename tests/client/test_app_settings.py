@@ -23,7 +23,13 @@ def test_settings_from_the_dialog_are_kept_between_runs(qtbot, open_window, tiny
     dialog.language.setText("de")
     dialog.vocabulary.setPlainText("noob, camping, griefing")
     dialog.device.setCurrentIndex(dialog.device.findData("Headset"))
-    dialog.thresholds["threat"].setValue(0.3)
+    # thresholds in percent, like the confidences everywhere else in the window
+    threat = dialog.thresholds["threat"]
+    assert threat.suffix() == " %" and threat.maximum() == 100
+    assert threat.text() == "model default"
+    threat.selectAll()
+    qtbot.keyClicks(threat, "30")
+    assert threat.text() == "30 %"
     window.apply_settings(dialog.result_settings())
     # a threshold change reloads the classifier with it
     qtbot.waitUntil(
@@ -44,6 +50,19 @@ def test_settings_from_the_dialog_are_kept_between_runs(qtbot, open_window, tiny
     assert saved.input_device == "Headset"
     assert saved.thresholds == {"threat": 0.3}
     assert saved.model_dir == str(tiny_model_dir)
+
+
+def test_saved_thresholds_show_in_percent(qtbot, app_dirs):
+    from client.widgets.settings_dialog import SettingsDialog
+    from models.taxonomy import Taxonomy
+
+    settings = Settings(thresholds={"toxic": 0.45, "insult": 0.7})
+    dialog = SettingsDialog(settings, Taxonomy(), devices=[])
+    qtbot.addWidget(dialog)
+    assert dialog.thresholds["toxic"].text() == "45 %"
+    assert dialog.thresholds["insult"].text() == "70 %"
+    assert dialog.thresholds["threat"].text() == "model default"
+    assert dialog.result_settings().thresholds == {"toxic": 0.45, "insult": 0.7}
 
 
 def test_a_damaged_settings_file_gives_defaults_and_a_message(qtbot, app_dirs, tiny_model_dir):
