@@ -231,7 +231,16 @@ def read_labeled_file(source: Source) -> Iterator[tuple[str, str, str | None]]:
     for number, row in enumerate(_read_csv(source.path), 2):
         if "text" not in row or "label" not in row:
             raise DataError(f"{source.path}: needs columns text,label (line {number})")
-        yield row["text"], row["label"].strip(), (row.get("split") or None)
+        text, label = _unquote_cell(row["text"]), _unquote_cell(row["label"].strip())
+        yield text, label, (row.get("split") or None)
+
+
+def _unquote_cell(value: str) -> str:
+    """Undo the leading quote modlens puts on CSV cells a spreadsheet would run as a formula
+    (client.reports.spreadsheet_cell): "'=x" -> "=x", "''x" -> "'x"."""
+    if value.startswith("'") and value[1:].startswith(("=", "+", "-", "@", "\t", "\r", "'")):
+        return value[1:]
+    return value
 
 
 READERS: dict[str, Callable[[Source], Iterator[tuple[str, str, str | None]]]] = {
