@@ -109,9 +109,9 @@ def test_report_and_training_data_export_and_read_back(
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     by_text = {f["text"]: f for f in report["findings"]}
     assert len(by_text) == 5
-    assert by_text["you are a worthless idiot, uninstall"]["decision"].startswith("confirmed as")
-    assert "by ana" in by_text["you are a worthless idiot, uninstall"]["decision"]
-    assert by_text["gg wp everyone, nice game"]["decision"].startswith("false positive")
+    confirmed = by_text["you are a worthless idiot, uninstall"]
+    assert (confirmed["status"], confirmed["decision"]["moderator"]) == ("confirmed", "ana")
+    assert by_text["gg wp everyone, nice game"]["status"] == "dismissed"
     with open(tmp_path / "report.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["text"] for r in rows} == set(by_text) and "decision" in rows[0]

@@ -183,7 +183,7 @@ def test_the_dialog_starts_in_documents_with_a_readable_name_and_remembers(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     window = open_window(model_dir=str(tiny_model_dir))
-    review = check(qtbot, window, "[20:01] ana: gg wp\n")
+    review = check(qtbot, window, "[20:01] ana: gg wp\n").review
     session = window.store.session(review.session_id)
     window.store.rename_session(session.id, "Raid: night/2")
 
