@@ -30,6 +30,7 @@ from client.labels import (
     label_name,
     label_probability,
     model_flagged,
+    plain_html,
 )
 from client.store import Decision, StoredExcerpt
 from models.taxonomy import Taxonomy
@@ -44,7 +45,8 @@ class DecisionPanel(QGroupBox):
     undo_requested = Signal()
 
     def __init__(self, taxonomy: Taxonomy, parent: QWidget | None = None) -> None:
-        super().__init__("Decision", parent)
+        super().__init__(parent)  # no title: on a small screen the table needs the height
+        self.setAccessibleName("Decision")
         self.taxonomy = taxonomy
         self._excerpt: StoredExcerpt | None = None
 
@@ -56,6 +58,8 @@ class DecisionPanel(QGroupBox):
         self.summary = _plain_label(NO_EXCERPT)
         self.summary.setAccessibleName("Excerpt under review")
         self.summary.setWordWrap(True)
+        # a long excerpt must not push the table off a small screen: three lines at most
+        self.summary.setMaximumHeight(self.fontMetrics().lineSpacing() * 3 + 2)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note = QLineEdit()
         self.note.setPlaceholderText("Note for this excerpt (Enter keeps it)")
@@ -74,7 +78,9 @@ class DecisionPanel(QGroupBox):
         self.undo.setToolTip("Take back the most recent decision (Ctrl+Z)")
         self.history = QListWidget()
         self.history.setAccessibleName("Decision history")
-        self.history.setMaximumHeight(self.fontMetrics().height() * 4)
+        line = self.fontMetrics().lineSpacing()
+        self.history.setMinimumHeight(line + 6)  # room for the table on a small screen
+        self.history.setMaximumHeight(line * 4 + 6)
         self._fill_labels()
 
         self.confirm.clicked.connect(lambda: self._emit("confirm"))
@@ -92,13 +98,17 @@ class DecisionPanel(QGroupBox):
         buttons.addWidget(self.relabel_to)
         buttons.addWidget(self.relabel)
         buttons.addStretch(1)
-        buttons.addWidget(self.undo)
+        notes = QHBoxLayout()
+        notes.addWidget(self.note, 1)
+        notes.addWidget(self.undo)
 
         layout = QVBoxLayout(self)
+        layout.setSpacing(4)
+        layout.setContentsMargins(6, 4, 6, 6)
         layout.addWidget(self.verdict)
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
-        layout.addWidget(self.note)
+        layout.addLayout(notes)
         layout.addWidget(self.history)
         self.show_excerpt(None, [])
 
@@ -131,6 +141,7 @@ class DecisionPanel(QGroupBox):
             self.verdict.setText("")
             self.verdict.hide()
             self.summary.setText(NO_EXCERPT)
+            self.summary.setToolTip("")
             return
         self.verdict.show()
         name = label_name(excerpt.label)
@@ -140,9 +151,10 @@ class DecisionPanel(QGroupBox):
             verdict += f" (toxic {format_percent(excerpt.score)})"
         if decision is not None:
             verdict += f" · {describe_state(excerpt, decision)}"
-        self.verdict.setText(verdict)
-        where = " · ".join(part for part in (format_time(excerpt.time), excerpt.speaker) if part)
-        self.summary.setText(f"{where}\n{excerpt.text}" if where else excerpt.text)
+        where = [part for part in (format_time(excerpt.time), excerpt.speaker) if part]
+        self.verdict.setText(" · ".join([verdict, *where]))
+        self.summary.setText(excerpt.text)
+        self.summary.setToolTip(plain_html(excerpt.text))
         # offer a category other than the model's: relabelling to the same one is no change
         others = [
             i

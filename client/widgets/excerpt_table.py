@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -361,7 +362,8 @@ class ExcerptTable(QWidget):
         self.search.setClearButtonEnabled(True)
         self.counts = _plain_label()
         self.counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.counts.setWordWrap(True)
+        # one line beside the search, cut where the table is narrow (the tooltip has it all)
+        self.counts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = _plain_label()
         self.progress.setAccessibleName("Review progress")
         self.end_cue = _plain_label()
@@ -380,21 +382,18 @@ class ExcerptTable(QWidget):
         self.search.textChanged.connect(self._search_timer.start)
         self.search.returnPressed.connect(self._apply_filter)
 
-        bar = QGridLayout()
-        bar.addWidget(self.category, 0, 0)
-        bar.addWidget(self.state, 0, 1)
-        bar.addWidget(self.speaker, 0, 2)
-        bar.addWidget(self.search, 1, 0, 1, 2)
+        # two rows: the filters, then the search with the counts; small screens need the height
         minimum = QLabel("Min.")
         minimum.setBuddy(self.min_confidence)
-        row = QGridLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(minimum, 0, 0)
-        row.addWidget(self.min_confidence, 0, 1)
-        bar.addLayout(row, 1, 2)
-        bar.setColumnStretch(0, 1)
-        bar.setColumnStretch(1, 1)
-        bar.setColumnStretch(2, 1)
+        filters = QHBoxLayout()
+        for widget in (self.category, self.state, self.speaker):
+            filters.addWidget(widget, 1)
+        filters.addWidget(minimum)
+        filters.addWidget(self.min_confidence)
+        summary = QHBoxLayout()
+        summary.addWidget(self.search, 2)
+        summary.addWidget(self.counts, 3)
+        summary.addWidget(self.progress)
 
         self.view = QTableView()
         self.view.setModel(self.proxy)
@@ -405,7 +404,7 @@ class ExcerptTable(QWidget):
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.view.setAlternatingRowColors(False)
         header = self.view.horizontalHeader()
         # size columns from the first rows only: measuring every row of a long log takes seconds
@@ -427,13 +426,10 @@ class ExcerptTable(QWidget):
         self.view.doubleClicked.connect(self._on_activated)
         self.view.activated.connect(self._on_activated)
 
-        summary = QGridLayout()
-        summary.addWidget(self.counts, 0, 0)
-        summary.addWidget(self.progress, 0, 1, Qt.AlignmentFlag.AlignRight)
-        summary.setColumnStretch(0, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
+        layout.setSpacing(4)
+        layout.addLayout(filters)
         layout.addLayout(summary)
         layout.addWidget(self.end_cue)
         layout.addWidget(self.view, 1)
@@ -654,6 +650,7 @@ class ExcerptTable(QWidget):
         shown = self.proxy.rowCount()
         summary = f"{total} flagged" + (f": {', '.join(parts)}" if parts else "")
         self.counts.setText(f"{summary}  ·  {shown} of {self.model.rowCount()} shown")
+        self.counts.setToolTip(self.counts.text())
         reviewed, to_review = self.review_progress()
         self.progress.setText(f"Reviewed {reviewed} of {to_review}")
 

@@ -52,6 +52,8 @@ class ReviewPane(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
+        # the table takes the height; the panel starts at its smallest
+        self.splitter.setSizes([10_000, self.panel.minimumSizeHint().height()])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)

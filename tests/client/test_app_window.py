@@ -1,5 +1,5 @@
-"""The real window: up in under 2 s from launch, readable at 200% scaling, and drawn on a real
-X server (Xvfb), each checked in a fresh process."""
+"""The real window: up in under 2 s from launch, readable at 200% scaling and fitting a laptop
+screen there, and drawn on a real X server (Xvfb), each checked in a fresh process."""
 
 from __future__ import annotations
 
@@ -87,6 +87,20 @@ def test_the_window_is_readable_at_200_percent(tiny_model_dir, tmp_path):
     # grab() at scale 2 gives twice the pixels of the 1280x800 window
     assert (image.width(), image.height()) == (2560, 1600)
     assert colours_in(out) > 20
+
+
+def test_at_200_percent_the_window_fits_a_laptop_screen_and_shows_rows(tmp_path):
+    """A 1920x1080 screen at 200% leaves 960x540: the window opens inside it, and the tables
+    still show a useful number of rows."""
+    screens = tmp_path / "screens.json"
+    screen = {"name": "laptop", "x": 0, "y": 0, "width": 1920, "height": 1080}
+    screens.write_text(json.dumps({"screens": [screen]}), encoding="utf-8")
+    env = child_env(QT_QPA_PLATFORM=f"offscreen:configfile={screens}", QT_SCALE_FACTOR="2")
+    result = run_child(["-m", "tests.client.fit_child", str(tmp_path)], env)
+    assert result["available"] == [960, 540]
+    assert result["fits"], result
+    assert result["rows"]["text"] >= 10, result
+    assert result["rows"]["sessions"] >= 4, result
 
 
 @pytest.mark.skipif(
