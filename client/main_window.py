@@ -9,7 +9,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -205,22 +204,26 @@ class MainWindow(QMainWindow):
         if session_id is None:
             self.show_message("Open a session first: its report is what gets exported.")
             return
-        dialog = ReportDialog(self.store, session_id, self)
+        dialog = ReportDialog(
+            self.store,
+            session_id,
+            self,
+            classifier=self.classifier_service.classifier,
+            whisper_model=self.settings.whisper_model,
+        )
         dialog.exported.connect(self.show_message)
         dialog.open()
 
     def export_training(self, path: str | None = None) -> None:
+        from client.widgets.report_dialog import choose_training_export, remember_training_export
+
         if not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self,
-                "Export decisions as training data",
-                "decisions.csv",
-                "CSV text,label (*.csv);;JSON Lines (*.jsonl)",
-            )
+            path = choose_training_export(self)
         if not path:
             return
 
         def done(count: int) -> None:
+            remember_training_export(path)
             self.show_message(f"Exported {count} decided excerpts to {path}.")
 
         def failed(message: str) -> None:

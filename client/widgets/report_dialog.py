@@ -94,6 +94,36 @@ class ExportMemory:
         self._settings.sync()
 
 
+TRAINING_FILTERS = {".csv": "CSV text,label (*.csv)", ".jsonl": "JSON Lines (*.jsonl)"}
+
+
+def choose_training_export(parent: QWidget | None, memory: ExportMemory | None = None) -> str:
+    """Ask where to export the decisions as training data: the last folder and format used
+    (else the documents folder and CSV), named "modlens decisions <date>"; "" when cancelled."""
+    memory = memory or ExportMemory()
+    suffix = memory.format(TRAINING_KIND, ".csv")
+    suffix = suffix if suffix in TRAINING_FILTERS else ".csv"
+    name = export_file_name("modlens decisions", datetime.now(), suffix)
+    path, chosen = QFileDialog.getSaveFileName(
+        parent,
+        "Export decisions as training data",
+        str(memory.folder(TRAINING_KIND) / name),
+        ";;".join(TRAINING_FILTERS.values()),
+        TRAINING_FILTERS[suffix],
+    )
+    if path and not Path(path).suffix:
+        path += next((s for s, f in TRAINING_FILTERS.items() if f == chosen), ".csv")
+    return path
+
+
+def remember_training_export(path: str | Path, memory: ExportMemory | None = None) -> None:
+    """Keep the folder and format of a training export that was written."""
+    suffix = Path(path).suffix.lower()
+    (memory or ExportMemory()).remember(
+        TRAINING_KIND, path, suffix if suffix in TRAINING_FILTERS else None
+    )
+
+
 def report_decision(decision: Decision | None) -> ModeratorDecision | None:
     if decision is None:
         return None

@@ -201,3 +201,51 @@ def test_the_dialog_starts_in_documents_with_a_readable_name_and_remembers(
     qtbot.addWidget(again)
     assert Path(again.path.text()).parent == elsewhere
     assert Path(again.path.text()).suffix == ".csv" and again.format().name == "csv"
+
+
+def test_the_menu_report_names_the_model_and_thresholds_it_was_made_with(
+    qtbot, open_window, tiny_model_dir, tmp_path
+):
+    from client.widgets.report_dialog import ReportDialog
+
+    window = open_window(model_dir=str(tiny_model_dir), thresholds={"toxic": 0.25})
+    check(qtbot, window, "[20:01] ana: gg wp\n")
+    window.export_report()
+    dialog = window.findChild(ReportDialog)
+    dialog.path.setText(str(tmp_path / "r.json"))
+    dialog.export()
+    qtbot.waitUntil((tmp_path / "r.json").exists, timeout=10_000)
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["model"]["name"] == tiny_model_dir.name
+    assert data["model"]["thresholds"]["toxic"] == 0.25
+    assert data["whisper_model"] is None  # a text session: no Whisper involved
+
+
+def test_the_training_export_starts_in_documents_and_remembers_folder_and_format(
+    qtbot, open_window, tiny_model_dir, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    window = open_window(model_dir=str(tiny_model_dir))
+    asked: list[tuple[str, str]] = []
+    answers = [str(tmp_path / "mine"), ""]
+
+    def save_as(parent, caption, start, filters, chosen):
+        asked.append((start, chosen))
+        path = answers.pop(0)
+        return path, "JSON Lines (*.jsonl)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    window.export_training()
+    qtbot.waitUntil((tmp_path / "mine.jsonl").exists, timeout=10_000)
+    qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage(), timeout=10_000)
+    window.export_training()
+    first, second = Path(asked[0][0]), Path(asked[1][0])
+    assert first.parent == home / "Documents" and first.name.startswith("modlens decisions 20")
+    assert first.suffix == ".csv" and asked[0][1].startswith("CSV")
+    assert second.parent == tmp_path and second.suffix == ".jsonl"
+    assert asked[1][1] == "JSON Lines (*.jsonl)"
