@@ -21,8 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_voice_options(parser)
     parser.add_argument("files", nargs="+", metavar="FILE")
+    from client.reports import extensions_text
+
     parser.add_argument(
-        "--report", metavar="PATH", help="write a report: .html, .csv, .json, .srt or .vtt"
+        "--report", metavar="PATH", help=f"write a report, by extension: {extensions_text()}"
     )
     parser.add_argument("--all", action="store_true", help="list clean excerpts too")
     parser.add_argument("--json", action="store_true", help="one JSON object per excerpt")
