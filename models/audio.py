@@ -105,7 +105,6 @@ def _decoded_blocks(path: Path, mono: bool) -> Iterator[np.ndarray]:
     import av
 
     container = _open(path)
-    layout = "mono" if mono else None
     resampler = None
     decoded_any = False
     try:
@@ -119,16 +118,18 @@ def _decoded_blocks(path: Path, mono: bool) -> Iterator[np.ndarray]:
                     continue  # one damaged packet; keep what can be read
                 for frame in frames:
                     if resampler is None:
-                        frame_layout = layout or frame.layout.name
+                        # packed samples in the file's own layout: PyAV's planar to_ndarray
+                        # crashes (SIGSEGV) on 8 or more channels, and FFmpeg cannot mix some
+                        # layouts (9 channels) down to mono; numpy mixes any channel count
                         resampler = av.AudioResampler(
-                            format="fltp", layout=frame_layout, rate=SAMPLE_RATE
+                            format="flt", layout=frame.layout.name, rate=SAMPLE_RATE
                         )
                     for out in resampler.resample(frame):
                         decoded_any = True
-                        yield out.to_ndarray().reshape(-1, out.samples)
+                        yield _channels_first(out, mono)
             if resampler is not None:
                 for out in resampler.resample(None):
-                    yield out.to_ndarray().reshape(-1, out.samples)
+                    yield _channels_first(out, mono)
         except av.error.FFmpegError as exc:
             if not decoded_any:
                 raise AudioError(
@@ -139,6 +140,13 @@ def _decoded_blocks(path: Path, mono: bool) -> Iterator[np.ndarray]:
         container.close()
     if not decoded_any:
         raise AudioError(f"{path.name} contains no decodable audio.")
+
+
+def _channels_first(frame, mono: bool) -> np.ndarray:
+    """A packed float frame as shape (channels, samples); the channels' mean when mono."""
+    channels = len(frame.layout.channels)
+    block = frame.to_ndarray().reshape(frame.samples, channels).T
+    return block.mean(axis=0, keepdims=True, dtype=np.float32) if mono else block
 
 
 def read_chunks(
