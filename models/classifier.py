@@ -15,8 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from models.excerpts import Excerpt
+from models.limits import check_threads
 from models.model_folder import MODEL_NAME, TOKENIZER_NAME, ModelError, load_config
 from models.normalize import normalize
+
+# characters of one excerpt that are classified; the rest of a longer excerpt is not read (its
+# verdict says how many characters were left), so a 10 MB line takes a moment, not ten minutes
+MAX_EXCERPT_CHARS = 10_000
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class Verdict:
     toxic: bool
     score: float  # P(toxic) = 1 - P(non_toxic)
     scores: dict[str, float]  # probability of every category, non_toxic included
+    unread_chars: int = 0  # characters past MAX_EXCERPT_CHARS that were not classified
 
     def to_json(self, text: str | None = None) -> dict:
         out = {
@@ -33,6 +39,8 @@ class Verdict:
             "score": round(self.score, 4),
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
         }
+        if self.unread_chars:
+            out["unread_chars"] = self.unread_chars
         return {"text": text, **out} if text is not None else out
 
 
@@ -67,6 +75,9 @@ class Classifier:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        threads = check_threads(threads)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
         self.path, self.config = load_config(model_dir, verify=verify)
         self.labels = self.config.labels
         self.batch_size = batch_size
@@ -103,7 +114,7 @@ class Classifier:
     def set_thresholds(self, thresholds: dict[str, float]) -> None:
         """Override decision thresholds: key "toxic" for the default, or a category name."""
         for key, value in thresholds.items():
-            if not 0.0 <= float(value) <= 1.0:
+            if not 0.0 <= float(value) <= 1.0:  # False for NaN too
                 raise ValueError(f"threshold for {key} must be between 0 and 1, got {value}")
             if key == "toxic":
                 self.threshold = float(value)
@@ -116,11 +127,14 @@ class Classifier:
         return self.category_thresholds.get(category, self.threshold)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, one row per text; the most toxic window of a long text wins."""
+        """Class probabilities, one row per text; the most toxic window of a long text wins.
+
+        Only the first MAX_EXCERPT_CHARS characters of a text are read.
+        """
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         out[:, 0] = 1.0
         windows: list[tuple[int, list[int], list[int]]] = []
-        prepared = [(i, normalize(t)) for i, t in enumerate(texts)]
+        prepared = [(i, normalize(t[:MAX_EXCERPT_CHARS])) for i, t in enumerate(texts)]
         prepared = [(i, t) for i, t in prepared if t]
         encodings = self._tokenizer.encode_batch([t for _, t in prepared]) if prepared else []
         for (index, _), encoding in zip(prepared, encodings, strict=True):
@@ -155,7 +169,7 @@ class Classifier:
         exp = np.exp(logits)
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
-    def verdict(self, probs: np.ndarray) -> Verdict:
+    def verdict(self, probs: np.ndarray, unread_chars: int = 0) -> Verdict:
         limits = [self.threshold_for(c) for c in self.labels[1:]]
         predicted = int(decide(probs, self.threshold, limits)[0])
         return Verdict(
@@ -163,12 +177,20 @@ class Classifier:
             toxic=predicted != 0,
             score=float(1.0 - probs[0]),
             scores={label: float(p) for label, p in zip(self.labels, probs, strict=True)},
+            unread_chars=unread_chars,
         )
 
     def classify(self, excerpts: Iterable[str | Excerpt]) -> list[Verdict]:
-        """One verdict per excerpt, in input order. Empty text is non_toxic."""
+        """One verdict per excerpt, in input order. Empty text is non_toxic.
+
+        An excerpt longer than MAX_EXCERPT_CHARS is judged on its start; its verdict's
+        unread_chars says how much was left out.
+        """
         texts = [e.text if isinstance(e, Excerpt) else str(e) for e in excerpts]
-        return [self.verdict(row) for row in self.probabilities(texts)]
+        return [
+            self.verdict(row, max(0, len(text) - MAX_EXCERPT_CHARS))
+            for text, row in zip(texts, self.probabilities(texts), strict=True)
+        ]
 
     def classify_one(self, text: str) -> Verdict:
         return self.classify([text])[0]

