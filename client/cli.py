@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # modules in client.commands, in help order; a module with NAMES serves several subcommands
-COMMANDS = ("classify", "scan", "listen", "training")
+COMMANDS = ("classify", "scan", "listen", "batch", "training")
 
 
 def build_parser() -> argparse.ArgumentParser:
