@@ -6,8 +6,11 @@
   file's progress, result or error; a failed file never stops the queue.
 - `LiveCapture` listens to a microphone, classifying utterances as they end.
 
-Results cross threads as signal arguments (dataclasses); the store is written by the GUI thread
-or by the scan thread (the store serialises access), never by a widget directly.
+Results cross threads as signal arguments (dataclasses). Every write goes through
+client.services.StoreService; the store gives each thread (the scan queue's, the live capture's
+worker, the thread pool's) its own SQLite connection. No Qt signal is emitted from PortAudio's
+callback thread: the level comes from LiveSession's on_level hook, on its capture thread, and
+reaches the window as a queued signal.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from client.services import StoreService
 from client.settings import Settings, vocabulary_words
-from client.store import Store
+from client.store import Store, StoreError
 from models.errors import ModlensError
+
+HEARTBEAT_SECONDS = 30.0  # how often a running scan or capture tells the store it is alive
 
 
 def user_message(exc: BaseException) -> str:
@@ -242,6 +248,7 @@ class ScanQueue(QObject):
         """scan(path, progress=fn(fraction), cancelled=fn()->bool) -> (excerpts, verdicts, secs)."""
         super().__init__(parent)
         self.store = store
+        self.service = StoreService(store)
         self.scan = scan
         self._jobs: list[ScanJob] = []
         self._lock = threading.Lock()
@@ -284,11 +291,19 @@ class ScanQueue(QObject):
             self._cancel_current.set()
 
     def shutdown(self, wait_ms: int = 3000) -> None:
-        """Stop after the current file's next progress step; unfinished files stay queued."""
+        """Stop after the current file's next progress step; unfinished files stay queued.
+
+        A file cut off this way is not a crash: it is released (queued, its attempt not
+        counted), so the next start offers it again rather than taking it for a crash loop.
+        """
         self._stop.set()
         self._cancel_current.set()
         self._wake.set()
+        current = self.current
         self._thread.join(wait_ms / 1000)
+        if current is not None:
+            with contextlib.suppress(StoreError):
+                self.service.scan_stopped(current)
 
     def _next(self) -> ScanJob | None:
         with self._lock:
@@ -326,29 +341,38 @@ class ScanQueue(QObject):
     def _scan(self, job: ScanJob) -> None:
         self.current = job.track_id
         self._cancel_current.clear()
-        self.store.set_track_status(job.track_id, "scanning", progress=0.0)
+        # claimed (this process scans it, one more attempt) before any decoder touches the file:
+        # if it crashes the process, the next start knows; if another modlens scans it, skip it
+        self.service.claim_scan(job.track_id)
         self.started.emit(job.track_id)
         last = [0.0]
+        beat = [time.monotonic()]
 
         def progress(fraction: float) -> None:
             fraction = min(1.0, max(0.0, float(fraction)))
             if fraction - last[0] >= 0.01 or fraction >= 1.0:
                 last[0] = fraction
                 self.progress.emit(job.track_id, fraction)
+            if time.monotonic() - beat[0] >= HEARTBEAT_SECONDS:
+                beat[0] = time.monotonic()
+                with contextlib.suppress(StoreError):  # a busy database: next time
+                    self.service.scan_alive(job.track_id, last[0])
 
         try:
             excerpts, verdicts, duration = self.scan(
                 job.path, progress=progress, cancelled=self._cancel_current.is_set
             )
             if self._cancel_current.is_set():
-                return  # stays queued/scanning in the store: offered again on restart
-            stored = self.store.finish_track(job.track_id, excerpts, verdicts, duration)
+                # stopped on purpose: queued again, offered again on restart, not a crash
+                self.service.scan_stopped(job.track_id)
+                return
+            stored = self.service.scan_done(job.track_id, excerpts, verdicts, duration)
         except Exception as exc:
             if self._stop.is_set():
                 return
             message = user_message(exc)
             try:
-                self.store.set_track_status(job.track_id, "failed", error=message)
+                self.service.scan_failed(job.track_id, message)
             finally:
                 self._emit_failed(job.track_id, message)
             return
@@ -359,40 +383,52 @@ class LiveCapture(QObject):
     """A live microphone session over models.live.LiveSession, saved to the store as it goes.
 
     The session is one 'live' track whose file is the recording LiveSession writes, marked
-    'scanning' while capture runs: if the app dies, the recording is offered for a rescan.
-    Loading Whisper and opening the device happen on the thread pool.
+    'scanning' (owned by this process) while capture runs: if the app dies, the next start keeps
+    what was heard and marks it done. Loading Whisper and opening the device happen on the
+    thread pool; a start that fails leaves no session behind.
     """
 
-    level = Signal(float)  # 0..1 input level
+    level = Signal(float)  # 0..1 input level, from the capture thread: connect it queued
     utterance = Signal(object)  # list[StoredExcerpt] just stored
     failed = Signal(str)
     started = Signal()
     stopped = Signal(float)  # seconds recorded
+    halted = Signal(str)  # capture stopped by itself (a full disk); the message
 
     def __init__(self, store: Store, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.service = StoreService(store)
         self.session_id: int | None = None
         self.track_id: int | None = None
         self.starting = False
+        self._stop_requested = False
         self._live = None
+        self._heartbeat = QTimer(self)
+        self._heartbeat.setInterval(int(HEARTBEAT_SECONDS * 1000))
+        self._heartbeat.timeout.connect(self._beat)
+        self.halted.connect(self._on_halted)  # emitted on the capture thread: runs queued
 
     @property
     def running(self) -> bool:
         return self._live is not None
 
-    def recording_path(self, session_id: int) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        return self.store.path.parent / "recordings" / f"live-{stamp}-{session_id}.wav"
+    def recording_folder(self) -> Path:
+        return self.store.path.parent / "recordings"
 
-    def start(self, session_id: int, classifier, settings: Settings) -> None:
-        self.session_id = session_id
-        recording = self.recording_path(session_id)
-        self.track_id = self.store.add_track(session_id, recording).id
+    def start(self, title: str, classifier, settings: Settings) -> int:
+        """Make the live session and start opening the microphone; returns the session id.
+
+        Raises StoreError when the session cannot be written (then nothing starts).
+        """
+        session, track, recording = self.service.start_live(title, self.recording_folder())
+        self.session_id, self.track_id = session.id, track.id
         self.starting = True
+        self._stop_requested = False
         device: str | int | None = settings.input_device or None
 
         def open_session():
+            from models.live import LiveSession
             from models.transcriber import Transcriber
 
             transcriber = Transcriber(
@@ -400,30 +436,39 @@ class LiveCapture(QObject):
                 language=settings.language or None,
                 vocabulary=vocabulary_words(settings),
             )
-            live = _MeteredLiveSession(
+            live = LiveSession(
                 transcriber,
                 classifier,
                 recording,
                 device=device,
                 speaker="mic",
                 on_utterance=self._on_utterance,
-                on_level=self.level.emit,
+                on_level=self._on_level,
+                on_error=self._on_error,
             )
-            self.store.set_track_status(self.track_id, "scanning")
             live.start()
             return live
 
         run_task(open_session, self._on_open, self._on_open_failed, self)
+        return session.id
 
     def _on_open(self, live) -> None:
         self.starting = False
         self._live = live
+        self._heartbeat.start()
         self.started.emit()
+        if self._stop_requested:  # Stop was pressed while the microphone was opening
+            self.stop()
 
     def _on_open_failed(self, message: str) -> None:
         self.starting = False
-        if self.track_id is not None:
-            self.store.set_track_status(self.track_id, "failed", error=message)
+        if self.session_id is not None:
+            try:
+                if not self.service.live_failed_to_start(self.session_id):
+                    self.service.live_stopped(self.track_id, 0.0, error=message)
+            except StoreError as exc:
+                message += f" ({exc})"
+        self.session_id = self.track_id = None
         self.failed.emit(f"Live capture could not start: {message}")
         self.stopped.emit(0.0)
 
@@ -431,21 +476,26 @@ class LiveCapture(QObject):
         """Stop capture and finish the utterances already heard; wait=True blocks (app close)."""
         live, self._live = self._live, None
         if live is None:
+            if self.starting:
+                self._stop_requested = True
             return
+        self._heartbeat.stop()
         track_id = self.track_id
         if wait:
             result = live.stop(timeout=10.0)
-            self.store.set_track_status(track_id, "done", progress=1.0, duration=result.seconds)
+            with contextlib.suppress(StoreError):
+                self.service.live_stopped(track_id, result.seconds, _halt_reason(live))
             return
 
         def finish():
             result = live.stop()
-            self.store.set_track_status(track_id, "done", progress=1.0, duration=result.seconds)
+            self.service.live_stopped(track_id, result.seconds, _halt_reason(live))
             return result
 
         def done(result) -> None:
-            for error in result_errors(live):
-                self.failed.emit(error)
+            for error in live.errors:
+                if error != live.halt_reason:  # that one was said when it happened
+                    self.failed.emit(error)
             self.stopped.emit(result.seconds)
 
         def failed(message: str) -> None:
@@ -454,42 +504,41 @@ class LiveCapture(QObject):
 
         run_task(finish, done, failed, self)
 
+    def _beat(self) -> None:
+        if self.track_id is not None:
+            with contextlib.suppress(StoreError):
+                self.service.live_alive(self.track_id)
+
+    def _on_halted(self, message: str) -> None:
+        # the GUI thread: say why, and stop as if Stop had been pressed (keeps what was heard)
+        self.failed.emit(message)
+        self.stop()
+
+    # --- called on LiveSession's threads ------------------------------------------------------
+
+    def _on_level(self, level: float) -> None:
+        # the capture thread (never PortAudio's): the signal is queued to the GUI thread
+        with contextlib.suppress(RuntimeError):  # the window is gone
+            self.level.emit(level)
+
+    def _on_error(self, message: str) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.halted.emit(message)
+
     def _on_utterance(self, utterance) -> None:
-        # the capture's worker thread; the store serialises the write
+        # the capture's worker thread, with its own database connection
         if self.session_id is None or not utterance.findings:
             return
-        stored = self.store.add_excerpts(
+        stored = self.service.live_heard(
             self.session_id,
+            self.track_id,
             [f.excerpt for f in utterance.findings],
             [f.verdict for f in utterance.findings],
-            self.track_id,
         )
-        self.utterance.emit(stored)
+        with contextlib.suppress(RuntimeError):
+            self.utterance.emit(stored)
 
 
-def result_errors(live) -> list[str]:
-    return list(getattr(live, "errors", []))
-
-
-def _metered(base):
-    """A LiveSession that also reports the input level of every block it receives."""
-
-    class Metered(base):
-        def __init__(self, *args, on_level: Callable[[float], None] | None = None, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._on_level_cb = on_level
-
-        # LiveSession has no level hook yet; its audio callback is the one place to measure
-        def _on_audio(self, indata, frames, time_info, status) -> None:
-            super()._on_audio(indata, frames, time_info, status)
-            if self._on_level_cb is not None and frames:
-                peak = float(abs(indata[:, 0]).max())
-                self._on_level_cb(peak)
-
-    return Metered
-
-
-def _MeteredLiveSession(*args, **kwargs):
-    from models.live import LiveSession
-
-    return _metered(LiveSession)(*args, **kwargs)
+def _halt_reason(live) -> str | None:
+    """Why capture stopped by itself (kept as the live track's note), or None."""
+    return live.halt_reason

@@ -329,6 +329,7 @@ class LiveSession:
         self.on_level = on_level  # peak 0..1 of each block, for a level meter
         self.on_error = on_error  # capture stopped by itself (disk full); a message
         self.halted = threading.Event()  # set when capture stopped by itself
+        self.halt_reason: str | None = None  # and why
         self.block = int(block_seconds * SAMPLE_RATE)
         self.cutter = UtteranceCutter(min_silence=min_silence)
         self.results: queue.Queue[Utterance] = queue.Queue()
@@ -480,6 +481,7 @@ class LiveSession:
         return f"The recording could not be written ({exc}): capture stopped; {kept}."
 
     def _halt(self, message: str) -> None:
+        self.halt_reason = message
         self.halted.set()
         self.errors.append(message)
         if self.on_error is not None:

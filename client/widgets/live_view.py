@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.store import Store, StoredExcerpt
+from client.store import Store, StoredExcerpt, StoreError
 from client.widgets.review_pane import ReviewPane
 from client.widgets.settings_dialog import input_devices
 from client.workers import ClassifierService, LiveCapture
@@ -68,6 +68,7 @@ class LiveView(QWidget):
         self.flagged.setAccessibleName("Flagged count")
         self.state = QLabel("Not listening.")
         self.state.setWordWrap(True)
+        self.state.setTextFormat(Qt.TextFormat.PlainText)  # file and device names, as they are
         self.review = ReviewPane(store, taxonomy, moderator)
 
         top = QHBoxLayout()
@@ -85,7 +86,8 @@ class LiveView(QWidget):
 
         self.refresh_button.clicked.connect(self.refresh_devices)
         self.start_button.clicked.connect(self.toggle)
-        self.capture.level.connect(self._on_level)
+        # the level comes from the capture thread: queued, so the meter is set on this thread
+        self.capture.level.connect(self._on_level, Qt.ConnectionType.QueuedConnection)
         self.capture.utterance.connect(self._on_utterance)
         self.capture.failed.connect(self._on_failed)
         self.capture.started.connect(self._on_started)
@@ -114,7 +116,10 @@ class LiveView(QWidget):
         position = self.device.findData(wanted)
         self.device.setCurrentIndex(max(0, position))
         if self.device.count() == 1:
-            self.state.setText("No microphone found; the system default will be tried.")
+            self.state.setText(
+                "No microphone found. Connect one, or check that the system's sound service is "
+                "running, then press Refresh; Start tries the system default anyway."
+            )
 
     def toggle(self) -> None:
         if self.capture.running or self.capture.starting:
@@ -132,12 +137,15 @@ class LiveView(QWidget):
         if settings != self.window_.settings:
             self.window_.apply_settings(settings)  # remember the microphone for next time
         title = time.strftime("Live %Y-%m-%d %H:%M")
-        session = self.store.create_session("live", title)
-        self.review.load_session(session.id)
+        try:
+            session_id = self.capture.start(title, classifier, settings)
+        except StoreError as exc:
+            self._say(f"Cannot start: {exc}")
+            return
+        self.review.load_session(session_id)
         self._update_count()
         self.start_button.setEnabled(False)
         self._say("Loading Whisper and opening the microphone…")
-        self.capture.start(session.id, classifier, settings)
 
     def stop_now(self) -> None:
         """Stop and save at once, blocking: the window is closing."""
@@ -178,6 +186,15 @@ class LiveView(QWidget):
         self.review.table.view.scrollToBottom()
 
     def _on_failed(self, message: str) -> None:
+        if self.capture.session_id is None and not self.capture.running:
+            # the start failed: its empty session is gone, so is the table that showed it
+            self.review.load_session(None)
+            self._update_count()
+            if self.device.count() <= 1:
+                message += (
+                    " No microphone was found: connect one, or check that the system's sound "
+                    "service is running, then press Refresh."
+                )
         self._say(message)
         self.status.emit(message)
 

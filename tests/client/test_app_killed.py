@@ -87,3 +87,50 @@ def test_a_kill_mid_scan_keeps_finished_work_and_offers_the_rest_again(
     assert view.queue_status(unfinished.id)[0] in ("queued", "scanning")
     window.queue.shutdown(100)
     window.store.close()
+
+
+def test_a_file_that_crashed_the_scan_twice_is_not_offered_again(qtbot, tiny_model_dir, app_dirs):
+    """A decoder that segfaults takes the app down with it: after the second time the file is
+    marked failed at start-up, with the reason, instead of being offered (and crashing) again."""
+    from client.app import create_window
+    from client.store import Store
+
+    db = app_dirs / "data" / "modlens.sqlite3"
+    store = Store(db)
+    session = store.create_session("files", "match")
+    bad = store.add_track(session.id, app_dirs / "crashes-the-decoder.mkv")
+    store.close()
+    crash = (
+        "import os, signal\nfrom client.store import Store\n"
+        f"Store({str(db)!r}).claim_track({bad.id})\n"
+        "os.kill(os.getpid(), signal.SIGSEGV)\n"  # the scan's decoder crashes the process
+    )
+    settings = app_dirs / "config" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"model_dir": str(tiny_model_dir)}), "utf-8")
+
+    def crash_once() -> None:
+        done = subprocess.run([sys.executable, "-c", crash], cwd=ROOT, capture_output=True)
+        assert done.returncode == -signal.SIGSEGV
+
+    crash_once()
+    window = create_window(db, settings, load_model=False)  # after one crash: offered again
+    qtbot.addWidget(window)
+    view = window.sessions_view
+    assert "crashes-the-decoder.mkv" in view.banner_text.text()
+    window.queue.shutdown(100)
+    window.store.close()
+    window.close()
+
+    crash_once()
+    window = create_window(db, settings, load_model=False)  # after the second: not again
+    qtbot.addWidget(window)
+    window.show()
+    view = window.sessions_view
+    assert view.banner.isHidden()
+    track = window.store.track(bad.id)
+    assert (track.status, track.error) == ("failed", "the scan crashed 2 times; not retried")
+    assert "crashes-the-decoder.mkv" in window.statusBar().currentMessage()
+    assert "crashed twice; not retried" in window.statusBar().currentMessage()
+    window.queue.shutdown(100)
+    window.store.close()

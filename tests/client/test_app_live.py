@@ -1,72 +1,28 @@
-"""The Live screen with a stand-in microphone (sounddevice mocked) that plays espeak speech:
+"""The Live screen with a stand-in microphone (tests/fake_microphone.py) that plays espeak speech:
 the level moves, the utterance appears when it ends, flagged lines are counted, and the session
 is saved with its recording."""
 
 from __future__ import annotations
 
-import sys
+import errno
+import os
 import threading
-import time
-import types
-from typing import ClassVar
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from tests.client.conftest import screenshot
+from tests.fake_microphone import install
 from tests.test_live import virtual_mic  # noqa: F401 - the PulseAudio microphone fixture
 from tests.voice_fixtures import RUDE, layout, needs_espeak, speech, write_wav
 
 pytestmark = [needs_espeak, pytest.mark.slow]
 
 
-class FakeInputStream:
-    """Plays prepared audio into the callback in 100 ms blocks, at twice real time."""
-
-    audio = np.zeros(0, dtype=np.float32)
-    opened: ClassVar[list[dict]] = []
-
-    def __init__(self, samplerate, channels, dtype, device, blocksize, callback):
-        self.block = blocksize
-        self.callback = callback
-        self.opened.append({"device": device, "samplerate": samplerate})
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._play, daemon=True)
-
-    def _play(self):
-        position = 0
-        while not self._stop.is_set():
-            block = self.audio[position : position + self.block]
-            if len(block) < self.block:
-                block = np.concatenate([block, np.zeros(self.block - len(block), np.float32)])
-            position += self.block
-            self.callback(block.reshape(-1, 1), self.block, None, None)
-            time.sleep(self.block / 16000 / 2)
-
-    def start(self):
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(2)
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
 def fake_microphone(monkeypatch):
-    module = types.ModuleType("sounddevice")
-    module.InputStream = FakeInputStream
-    module.query_devices = lambda: [
-        {"name": "Virtual mic", "max_input_channels": 1},
-        {"name": "Speakers", "max_input_channels": 0},
-    ]
-    monkeypatch.setitem(sys.modules, "sounddevice", module)
-    FakeInputStream.audio = layout((0.5, speech(RUDE)), length=4.0)
-    FakeInputStream.opened = []
-    return FakeInputStream
+    return install(monkeypatch, layout((0.5, speech(RUDE)), length=4.0))
 
 
 def test_a_live_utterance_appears_flagged_and_the_session_is_saved(
@@ -127,6 +83,104 @@ def test_starting_without_a_working_microphone_says_why(
     qtbot.waitUntil(lambda: "could not start" in view.state.text(), timeout=60_000)
     assert "No input device" in view.state.text()
     assert view.start_button.isEnabled() and view.start_button.text().endswith("listening")
+    # the failed start left no session behind (nothing to delete by hand), and no recording
+    assert window.store.sessions() == []
+    assert view.review.session_id is None and view.review.table.model.rowCount() == 0
+    recordings = window.live_view.capture.recording_folder()
+    assert not recordings.exists() or not list(recordings.iterdir())
+
+
+def test_without_any_microphone_the_live_screen_says_so_plainly(
+    qtbot, open_window, tiny_model_dir, monkeypatch
+):
+    from tests.fake_microphone import FakeInputStream
+
+    install(
+        monkeypatch,
+        np.zeros(16000, np.float32),
+        devices=[{"name": "HDMI", "max_input_channels": 0}],
+    )
+
+    class PortAudioError(Exception):  # what sounddevice raises without an input device
+        pass
+
+    def no_device(self, *args, **kwargs):
+        raise PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(FakeInputStream, "__init__", no_device)
+    window = open_window(model_dir=str(tiny_model_dir))
+    view = window.live_view
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.device.count() == 1 and "No microphone" in view.state.text())
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "could not start" in view.state.text(), timeout=60_000)
+    said = view.state.text()
+    assert "cannot open the system's default microphone: Error querying device -1" in said
+    assert "No microphone was found" in said
+    for jargon in ("LiveError", "PortAudioError", "None", "Traceback"):
+        assert jargon not in said
+    assert window.store.sessions() == []
+
+
+def test_the_level_meter_is_fed_from_the_capture_thread_not_portaudios(
+    qtbot, open_window, tiny_model_dir, fake_microphone
+):
+    window = open_window(model_dir=str(tiny_model_dir))
+    view = window.live_view
+    window.tabs.setCurrentWidget(view)
+    emitted_on = set()
+    view.capture.level.connect(
+        lambda _level: emitted_on.add(threading.current_thread().name),
+        Qt.ConnectionType.DirectConnection,  # runs on the emitting thread
+    )
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.start_button.text().endswith("Stop"), timeout=60_000)
+    qtbot.waitUntil(lambda: view.level.value() > 20, timeout=20_000)  # the meter moved
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.start_button.text().endswith("listening"), timeout=60_000)
+    assert fake_microphone.callback_threads == {"fake-portaudio"}
+    assert emitted_on and "fake-portaudio" not in emitted_on, emitted_on
+
+
+def test_a_full_disk_stops_live_capture_with_a_message_and_keeps_the_recording(
+    qtbot, open_window, tiny_model_dir, fake_microphone, monkeypatch
+):
+    from models import live
+    from models.audio import probe
+
+    room = 44 + 2 * 16000  # one second of audio
+
+    class FullDisk:
+        def __init__(self, handle) -> None:
+            self._handle = handle
+
+        def write(self, data: bytes) -> int:
+            if self._handle.tell() + len(data) > room:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return self._handle.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self._handle, name)
+
+    class SmallDiskWriter(live.WavWriter):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._file = FullDisk(self._file)
+
+    monkeypatch.setattr(live, "WavWriter", SmallDiskWriter)
+    window = open_window(model_dir=str(tiny_model_dir))
+    view = window.live_view
+    window.tabs.setCurrentWidget(view)
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "disk is full" in view.state.text(), timeout=60_000)
+    assert "capture stopped" in view.state.text() and "kept" in view.state.text()
+    # it stops by itself, as if Stop had been pressed
+    qtbot.waitUntil(lambda: view.start_button.text().endswith("listening"), timeout=60_000)
+    assert view.start_button.isEnabled()
+    (track,) = window.store.tracks(view.review.session_id)
+    assert track.status == "done" and "disk is full" in track.error
+    assert track.duration == pytest.approx(1.0, abs=0.01)
+    assert probe(track.path).duration == pytest.approx(1.0, abs=0.01)
 
 
 def test_the_live_screen_hears_a_real_microphone(
