@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import os
+import wave
 from datetime import UTC, datetime
 
 import pytest
@@ -26,6 +27,7 @@ from models.classifier import Verdict
 from models.excerpts import Excerpt
 from models.transcriber import Word
 from models.voice import Finding, ScanResult, Track, TrackResult
+from tests.voice_fixtures import RUDE, layout, needs_espeak, speech, write_wav
 
 ALL_SUFFIXES = (".html", ".csv", ".json", ".srt", ".vtt")
 
@@ -295,3 +297,23 @@ def test_clock_formats_hours_only_when_needed():
     assert clock(3725.004, ",", hours=True) == "01:02:05,004"
     assert clock(3725.0) == "01:02:05.000"
     assert clock(float("nan")) == clock(float("inf")) == clock(None) == "unknown time"
+
+
+@needs_espeak
+def test_scan_report_names_its_sources_models_and_thresholds(tmp_path, tiny_model_dir):
+    from client.cli import main
+
+    anna = write_wav(tmp_path / "anna.wav", layout((0.5, speech(RUDE)), length=3.0))
+    report = tmp_path / "r.json"
+    args = ["scan", str(anna), "--whisper", "tiny.en", "--model", str(tiny_model_dir)]
+    assert main([*args, "--threshold", "0.3", "--report", str(report), "--color", "never"]) == 0
+    data = _strict_json(report.read_text())
+    assert data["whisper_model"] == "tiny.en" and data["model"]["name"] == tiny_model_dir.name
+    assert set(data["model"]["thresholds"].values()) == {0.3}
+    (source,) = data["sources"]
+    assert (source["path"], source["speaker"], source["complete"]) == (str(anna), "anna", True)
+    with wave.open(str(anna)) as audio:
+        assert source["duration_s"] == pytest.approx(
+            audio.getnframes() / audio.getframerate(), abs=0.05
+        )
+    assert data["title"] == "modlens scan: anna.wav"
