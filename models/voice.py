@@ -12,10 +12,10 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from models.audio import AudioError, distinct_channels, probe, read_chunks
+from models.audio import SAMPLE_RATE, AudioError, Chunk, distinct_channels, probe, read_chunks
 from models.classifier import Classifier, Verdict
 from models.excerpts import Excerpt, split_sentences
 from models.transcriber import Segment, Transcriber, Word
@@ -23,6 +23,9 @@ from models.transcriber import Segment, Transcriber, Word
 # a pause this long inside a Whisper segment starts a new excerpt even without punctuation
 PAUSE_SPLIT_S = 0.8
 MAX_EXCERPT_CHARS = 280
+# a track is incomplete when this much of the duration its file declares could not be decoded
+SHORTFALL_S = 0.5
+SHORTFALL_FRACTION = 0.02
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*$")
 
 
@@ -85,11 +88,34 @@ class Progress:
 @dataclass(frozen=True)
 class TrackResult:
     track: Track
-    duration: float | None
+    duration: float | None  # seconds: decoded when known, else what the file declares
     excerpts: int = 0
     flagged: int = 0
     error: str | None = None  # why the track gave nothing: unreadable, silence only, ...
     note: str | None = None  # worth saying but not a failure: one silent channel of several
+    decoded_duration: float | None = None  # seconds of audio actually decoded
+    declared_duration: float | None = None  # what the container or stream says; None: unknown
+
+    @property
+    def missing(self) -> float | None:
+        """Seconds the file declares but that could not be decoded; None when it is whole."""
+        decoded, declared = self.decoded_duration, self.declared_duration
+        if decoded is None or declared is None:
+            return None
+        gap = declared - decoded
+        return gap if gap > max(SHORTFALL_S, SHORTFALL_FRACTION * declared) else None
+
+    @property
+    def warning(self) -> str | None:
+        """One sentence when the track was only partly decoded."""
+        missing = self.missing
+        if missing is None:
+            return None
+        return (
+            f"{self.track.speaker}: only {self.decoded_duration:.1f} s of the "
+            f"{self.declared_duration:.1f} s that {self.track.path.name} declares could be "
+            f"decoded; the last {missing:.1f} s are missing (the file is truncated or damaged)."
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,11 @@ class ScanResult:
     @property
     def errors(self) -> tuple[str, ...]:
         return (*self.problems, *(t.error for t in self.tracks if t.error))
+
+    @property
+    def incomplete(self) -> tuple[TrackResult, ...]:
+        """Tracks whose file declares more audio than could be decoded."""
+        return tuple(t for t in self.tracks if t.missing is not None)
 
 
 def segment_excerpts(
@@ -216,6 +247,7 @@ class Scanner:
         self.chunk_seconds = chunk_seconds
         self.transcribe_seconds = 0.0
         self.classify_seconds = 0.0
+        self.decoded_seconds = 0.0  # of the track scan_track read last
 
     @classmethod
     def load(
@@ -238,7 +270,8 @@ class Scanner:
         should_stop: Callable[[], bool] | None = None,
     ) -> Iterator[Finding]:
         """Findings of one track as they are found; on_progress gets seconds transcribed."""
-        chunks = read_chunks(track.path, track.channel, self.chunk_seconds)
+        self.decoded_seconds = 0.0
+        chunks = self._counted(read_chunks(track.path, track.channel, self.chunk_seconds))
         segments = self.transcriber.transcribe_chunks(chunks)
         message = 0
         while True:
@@ -261,6 +294,11 @@ class Scanner:
                 yield Finding(excerpt, verdict, words, str(track.path), track.channel)
             if on_progress:
                 on_progress(segment.end)
+
+    def _counted(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        for chunk in chunks:
+            self.decoded_seconds = chunk.start + chunk.samples.shape[0] / SAMPLE_RATE
+            yield chunk
 
     def scan(
         self,
@@ -307,11 +345,24 @@ class Scanner:
             elif error is None and not found:
                 error = f"{track.speaker}: no speech found (silence or noise only)."
             last = max((f.end for f in found), default=0.0)
+            decoded = self.decoded_seconds or None
+            # the progress ends where decoding ended: a truncated file does not reach 100%
+            seconds = decoded if decoded is not None else duration or last
             if not stopped:
-                report(duration or last)
-            audio_seconds += duration or last
+                report(seconds)
+            audio_seconds += seconds
             flagged = sum(f.toxic for f in found)
-            results.append(TrackResult(track, duration, len(found), flagged, error))
+            results.append(
+                TrackResult(
+                    track,
+                    seconds,
+                    len(found),
+                    flagged,
+                    error,
+                    decoded_duration=None if stopped else decoded,
+                    declared_duration=duration,
+                )
+            )
             findings.extend(found)
             if stopped:
                 break
@@ -335,7 +386,7 @@ def _silent_channels_are_notes(results: list[TrackResult]) -> list[TrackResult]:
     out = []
     for r in results:
         if r.track.channel is not None and r.track.path in spoke and r.error and not r.excerpts:
-            r = TrackResult(r.track, r.duration, 0, 0, None, note=r.error)
+            r = replace(r, error=None, note=r.error)
         out.append(r)
     return out
 

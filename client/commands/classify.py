@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from client.terminal import paint, use_colour, verdict_cells
+from client.terminal import clean, paint, thread_count, use_colour, verdict_cells
 
 if TYPE_CHECKING:
     from models.classifier import Verdict
@@ -36,7 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="P",
         help="flag when P(toxic) >= P (overrides the model's thresholds)",
     )
-    parser.add_argument("--threads", type=int, help="inference threads")
+    parser.add_argument(
+        "--threads", type=thread_count, help="inference threads (1 to twice the number of CPUs)"
+    )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
 
@@ -60,8 +62,8 @@ def _row(index: int, text: str, verdict: Verdict, width: int, colour: bool) -> s
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.classifier import Classifier
-    from models.model_folder import ModelError
+    from models.classifier import MAX_EXCERPT_CHARS, Classifier
+    from models.errors import ModlensError
 
     try:
         classifier = Classifier(args.model, threads=args.threads)
@@ -69,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
             classifier.set_thresholds(
                 {"toxic": args.threshold, **dict.fromkeys(classifier.labels[1:], args.threshold)}
             )
-    except (ModelError, ValueError) as exc:
-        print(f"modlens: {exc}", file=sys.stderr)
+    except (ModlensError, ValueError) as exc:
+        print(f"modlens: {clean(exc)}", file=sys.stderr)
         return 2
     colour = use_colour(args.color)
     width = shutil.get_terminal_size((100, 20)).columns
@@ -78,15 +80,24 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(paint(f"{'#':>5}  {'label':<15} {'P(toxic)':>7}  text", "dim", colour))
     index, flagged = 0, 0
+    partly: list[tuple[int, Verdict]] = []
     for chunk in _chunks(lines, CHUNK):
         for text, verdict in zip(chunk, classifier.classify(chunk), strict=True):
             index += 1
             flagged += verdict.toxic
+            if verdict.unread_chars:
+                partly.append((index, verdict))
             if args.json:
                 print(json.dumps(verdict.to_json(text), ensure_ascii=False))
             else:
                 print(_row(index, text, verdict, width, colour))
         sys.stdout.flush()
+    for number, verdict in partly:
+        print(
+            f"modlens: note: excerpt {number} is too long; only its first {MAX_EXCERPT_CHARS:,} "
+            f"characters were classified ({verdict.unread_chars:,} not read)",
+            file=sys.stderr,
+        )
     if not args.json:
         print(paint(f"{flagged} of {index} excerpts flagged", "dim", colour), file=sys.stderr)
     return 0

@@ -9,7 +9,20 @@ import shutil
 import sys
 import time
 
-from client.terminal import paint, use_colour, verdict_cells
+from client.terminal import beam_size, clean, paint, say, thread_count, use_colour, verdict_cells
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a file could not be scanned, or the report could not be written
+EXIT_USAGE = 2  # bad options, or a model that cannot be loaded
+EXIT_INCOMPLETE = 3  # every file was scanned, but one decoded shorter than it declares
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}  every file was scanned whole
+  {EXIT_FAILED}  a file could not be scanned (named on standard error; the others were), or the
+     report could not be written
+  {EXIT_USAGE}  bad options, or a model that cannot be loaded; nothing was scanned
+  {EXIT_INCOMPLETE}  every file was scanned, but one decoded shorter than the duration it declares
+     (truncated or damaged): its excerpts are listed and the summary says what is missing
+"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="transcribe voice recordings and find toxic excerpts",
         description="Transcribe and classify recorded sessions. Each FILE is a speaker's track; "
         "a file whose channels differ is read as one track per channel.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_voice_options(parser)
     parser.add_argument("files", nargs="+", metavar="FILE")
@@ -57,9 +72,16 @@ def add_voice_options(parser: argparse.ArgumentParser) -> None:
         metavar="WORDS",
         help="extra game words for Whisper, comma separated (added to the built-in list)",
     )
-    parser.add_argument("--threads", type=int, help="CPU threads for Whisper")
     parser.add_argument(
-        "--beam-size", type=int, default=1, help="Whisper beam size (default 1: greedy, fastest)"
+        "--threads",
+        type=thread_count,
+        help="CPU threads for Whisper (1 to twice the number of CPUs)",
+    )
+    parser.add_argument(
+        "--beam-size",
+        type=beam_size,
+        default=1,
+        help="Whisper beam size, 1 to 16 (default 1: greedy, fastest)",
     )
 
 
@@ -88,7 +110,7 @@ def finding_row(finding, width: int, colour: bool) -> str:
     from client.reports import clock
 
     verdict = finding.verdict
-    speaker = (finding.speaker or "")[:14]
+    speaker = clean(finding.speaker or "")[:14]
     cell, shown = verdict_cells(
         verdict.label, verdict.toxic, finding.text, max(20, width - 58), colour
     )
@@ -120,7 +142,7 @@ class ProgressBar:
         bar = "#" * filled + "-" * (width - filled)
         pct = f"{fraction:4.0%}" if fraction is not None else f"{progress.position:6.0f}s"
         line = (
-            f"[{progress.index + 1}/{progress.total}] {progress.track.speaker[:24]:<24} "
+            f"[{progress.index + 1}/{progress.total}] {clean(progress.track.speaker)[:24]:<24} "
             f"[{bar}] {pct} {progress.findings} excerpts {time.monotonic() - self.started:5.1f}s"
         )
         if self.tty:
@@ -140,27 +162,27 @@ class ProgressBar:
 
 def run(args: argparse.Namespace) -> int:
     from client.reports import ReportError, meta_for_scan, report_format, write_report
-    from models.model_folder import ModelError
+    from models.errors import ModlensError
     from models.voice import Scanner
 
     if args.report:
         try:
             report_format(args.report)
         except ReportError as exc:
-            print(f"modlens: {exc}", file=sys.stderr)
-            return 2
+            say(exc)
+            return EXIT_USAGE
     try:
         transcriber, classifier = load_models(args)
-    except (ModelError, ValueError, KeyError) as exc:
-        print(f"modlens: {exc}", file=sys.stderr)
-        return 2
+    except (ModlensError, ValueError, KeyError) as exc:
+        say(exc)
+        return EXIT_USAGE
     colour = use_colour(args.color)
     width = shutil.get_terminal_size((110, 20)).columns
     split = {"auto": None, "split": True, "mix": False}[args.channels]
     bar = ProgressBar()
     result = Scanner(transcriber, classifier).scan(args.files, bar, split_channels=split)
     bar.finish()
-    shown = result.findings if args.all else result.flagged
+    shown = result.flagged if not args.all else result.findings
     if args.json:
         from client.reports import finding_record
 
@@ -171,30 +193,37 @@ def run(args: argparse.Namespace) -> int:
         for finding in shown:
             print(finding_row(finding, width, colour))
     for problem in result.errors:
-        print(f"modlens: {problem}", file=sys.stderr)
+        say(problem)
     for track in result.tracks:
         if track.note:
-            print(f"modlens: note: {track.note}", file=sys.stderr)
+            say(f"note: {track.note}")
+    for track in result.incomplete:
+        say(f"warning: {track.warning}")
     rtf = result.audio_seconds / result.elapsed if result.elapsed else 0.0
-    print(
-        paint(
-            f"{len(result.flagged)} of {len(result.findings)} excerpts flagged in "
-            f"{len(result.tracks)} tracks, {result.audio_seconds / 60:.1f} min of audio in "
-            f"{result.elapsed:.1f} s ({rtf:.1f}x real time)",
-            "dim",
-            use_colour(args.color, sys.stderr),
-        ),
-        file=sys.stderr,
+    summary = (
+        f"{len(result.flagged)} of {len(result.findings)} excerpts flagged in "
+        f"{len(result.tracks)} tracks, {result.audio_seconds / 60:.1f} min of audio decoded in "
+        f"{result.elapsed:.1f} s ({rtf:.1f}x real time)"
     )
+    if result.incomplete:
+        missing = sum(t.missing or 0.0 for t in result.incomplete)
+        files = len({t.track.path for t in result.incomplete})
+        summary += (
+            f"; INCOMPLETE: {missing:.1f} s declared by {files} "
+            f"file{'s' if files > 1 else ''} could not be decoded"
+        )
+    print(paint(summary, "dim", use_colour(args.color, sys.stderr)), file=sys.stderr)
     if args.report:
         try:
             meta = meta_for_scan(_title(args.files), result, transcriber, classifier)
             path = write_report(args.report, list(result.findings), meta)
-            print(f"report written to {path}", file=sys.stderr)
+            print(f"report written to {clean(path)}", file=sys.stderr)
         except ReportError as exc:
-            print(f"modlens: {exc}", file=sys.stderr)
-            return 1
-    return 1 if result.errors else 0
+            say(exc)
+            return EXIT_FAILED
+    if result.errors:
+        return EXIT_FAILED
+    return EXIT_INCOMPLETE if result.incomplete else EXIT_OK
 
 
 def _title(files: list[str]) -> str:
