@@ -11,8 +11,19 @@ from collections.abc import Sequence
 COMMANDS = ("classify", "scan", "listen", "batch", "training")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose messages (which quote the user's arguments) reach the terminal cleaned."""
+
+    def _print_message(self, message: str, file=None) -> None:
+        from client.terminal import clean
+
+        if message:
+            message = "\n".join(clean(line) for line in message.split("\n"))
+        super()._print_message(message, file)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="modlens",
         description="Offline voice and text moderation: transcribe, classify, review. "
         "Run with no arguments to open the desktop app.",
