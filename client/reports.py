@@ -27,7 +27,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,7 +118,7 @@ class ReportEntry:
             "dismissed": "dismissed as a false positive",
             "confirmed": f"confirmed as {name}",
             "relabeled": f"relabeled as {name}",
-            "missed": f"flagged as {name}, missed by the model",
+            "missed": f"missed by the model, flagged as {name}",
         }[self.status]
         if details:
             if d.moderator:
@@ -187,6 +187,8 @@ class ReportMeta:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sources", tuple(self.sources))
+        created = self.created if self.created.tzinfo else self.created.astimezone()
+        object.__setattr__(self, "created", created.astimezone(UTC))
         object.__setattr__(self, "warnings", tuple(w for w in self.warnings if w))
         object.__setattr__(self, "notes", tuple(n for n in self.notes if n))
 
@@ -341,7 +343,7 @@ def write_report(
     fmt = format_for_path(path)
     meta = meta or ReportMeta()
     if title is not None:
-        meta = ReportMeta(**{**_fields(meta), "title": title})
+        meta = replace(meta, title=title)
     text = fmt.render(build_report(entries, meta, flagged_only))
     path = Path(path)
     try:
@@ -377,10 +379,6 @@ def _mode_for(path: Path) -> int:
         return path.stat().st_mode & 0o777
     except OSError:
         return 0o644
-
-
-def _fields(meta: ReportMeta) -> dict[str, Any]:
-    return {name: getattr(meta, name) for name in ReportMeta.__dataclass_fields__}
 
 
 # --- building metadata --------------------------------------------------------------------
@@ -777,8 +775,14 @@ def _thresholds_text(thresholds: dict[str, float]) -> str:
 
 
 def _duration_text(seconds: float | None) -> str:
+    """4.5 -> "4.5 s", 3725 -> "1:02:05"."""
     value = _finite(seconds)
-    return "unknown duration" if value is None else clock(value).rsplit(".", 1)[0]
+    if value is None:
+        return "unknown duration"
+    if value < 60:
+        return f"{value:.1f} s"
+    h, rest = divmod(round(value), 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _source_text(source: SourceInfo) -> str:
@@ -837,7 +841,7 @@ def _decision_html(entry: ReportEntry, taxonomy: Taxonomy | None) -> str:
     if status == "dismissed":
         head = "<b>dismissed</b> (false positive)"
     elif status == "missed":
-        head = f"<b>flagged</b> as {_label_html(d.label, taxonomy)}, missed by the model"
+        head = f"<b>missed</b> by the model, flagged as {_label_html(d.label, taxonomy)}"
     else:
         head = f"<b>{status}</b> as {_label_html(d.label, taxonomy)}"
     who = ", ".join(x for x in (d.moderator, d.when()) if x)

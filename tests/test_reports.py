@@ -234,7 +234,7 @@ def test_sources_models_and_thresholds_are_listed_and_incomplete_sources_stand_o
     assert data["sources"][1]["complete"] and data["model"]["thresholds"]["threat"] == 0.7
     assert data["whisper_model"] == "tiny.en" and data["warnings"] == list(meta.warnings)
     vtt = write_report(tmp_path / "m.vtt", FINDINGS, meta).read_text()
-    assert "NOTE source /rec/anna.ogg (anna), 00:01 of 00:04 declared: INCOMPLETE" in vtt
+    assert "NOTE source /rec/anna.ogg (anna), 1.9 s of 4.5 s declared: INCOMPLETE" in vtt
 
 
 def test_meta_for_scan_takes_the_tracks_of_a_scan(tmp_path):

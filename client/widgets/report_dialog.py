@@ -136,12 +136,6 @@ def report_decision(decision: Decision | None) -> ModeratorDecision | None:
     )
 
 
-def describe_decision(decision: Decision | None) -> str | None:
-    """One line for a report or a list: what the moderator decided, who, when, and the note."""
-    shown = report_decision(decision)
-    return shown.describe() if shown is not None else None
-
-
 def _track_source(track: Track, excerpts: list[StoredExcerpt]) -> SourceInfo:
     speakers = sorted({e.speaker for e in excerpts if e.track_id == track.id and e.speaker})
     warnings = []

@@ -132,7 +132,7 @@ def test_reports_show_the_moderators_decisions_beside_the_model_and_count_the_se
     assert "=HYPERLINK(banter between friends)" in cells[4]
     css, cells = rows[missed]
     assert "flagged" in css.split() and cells[3].startswith("non-toxic")
-    assert cells[4].startswith("flagged as threat, missed by the model")
+    assert cells[4].startswith("missed by the model, flagged as threat")
     _, cells = rows[relabeled]
     assert model_label.replace("_", " ") in cells[3] and other in cells[4]
 
@@ -164,12 +164,12 @@ def test_reports_show_the_moderators_decisions_beside_the_model_and_count_the_se
     assert (table[missed]["decision"], table[missed]["final_label"]) == ("missed", "threat")
 
     srt = (tmp_path / "report.srt").read_text(encoding="utf-8")
-    assert f"{missed} (moderator: flagged as threat, missed by the model by ana)" in srt
+    assert f"{missed} (moderator: missed by the model, flagged as threat by ana)" in srt
     assert f": {dismissed} (moderator: dismissed as a false positive by ana: =HYPERLINK" in srt
     vtt = (tmp_path / "report.vtt").read_text(encoding="utf-8")
     assert (
         f"NOTE {summary}" in vtt
-        and "(moderator: flagged as threat, missed by the model by ana)" in vtt
+        and "(moderator: missed by the model, flagged as threat by ana)" in vtt
     )
 
 
