@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open recordings…", "Ctrl+O", self._open_recordings)
         self._action(file_menu, "Open &chat log…", "Ctrl+Shift+O", self._open_chat)
+        self._action(file_menu, "Open &batch results…", "Ctrl+B", self.open_batch_results)
         file_menu.addSeparator()
         self._action(file_menu, "Export &report…", "Ctrl+E", self.export_report)
         self._action(file_menu, "Export &training data…", "Ctrl+Shift+E", self.export_training)
@@ -191,6 +192,12 @@ class MainWindow(QMainWindow):
     def _open_chat(self) -> None:
         self.tabs.setCurrentWidget(self.text_view)
         self.text_view.choose_file()
+
+    def open_batch_results(self, path: str | None = None):
+        """The triage window of a `modlens batch` results folder (chosen when path is None)."""
+        from client.widgets.triage_view import open_batch_results
+
+        return open_batch_results(self, path)
 
     def current_session_id(self) -> int | None:
         view = self.tabs.currentWidget()

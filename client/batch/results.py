@@ -544,16 +544,20 @@ def findings_of(path: Path) -> list[tuple[object, object]]:
     return out
 
 
+def excerpt_id_for(store, session_id: int, index: int) -> int | None:
+    """The stored id of the index-th finding of a batch session's report."""
+    stored = store.excerpts(session_id)
+    return stored[index].id if 0 <= index < len(stored) else None
+
+
 def session_for(store, root: str | os.PathLike[str], record: FileRecord) -> int:
     """The store session of a batch recording: made on first use from its report (one track,
     the recording; its excerpts in report order), reused afterwards, so decisions are kept."""
     path = str(record.path)
     title = f"Batch: {Path(path).name}"
-    for session in store.sessions("files"):
-        if session.title != title:
-            continue
-        tracks = store.tracks(session.id)
-        if len(tracks) == 1 and tracks[0].path == path:
+    for track in store.tracks_with_path(path):
+        session = store.session(track.session_id)
+        if session is not None and session.title == title:
             return session.id
     pairs = findings_of(Path(root) / record.report)
     session = store.create_session("files", title)
