@@ -41,6 +41,7 @@ from models.taxonomy import Taxonomy
 NO_PLAYER = "(no name)"
 WORST_SHOWN = 3
 EXCERPT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+FIXED_COLUMNS = ("Player", "Flagged", "Lines")  # then one column per category
 
 
 @dataclass(frozen=True)
@@ -147,19 +148,23 @@ class PlayerSummary(QWidget):
         for stats in self.stats:  # labels a moderator used that the model does not know
             categories += [c for c in stats.categories if c not in categories]
         self.tree.clear()
-        self.tree.setColumnCount(2 + len(categories))
-        self.tree.setHeaderLabels(["Player", "Flagged", *(label_name(c) for c in categories)])
+        first = len(FIXED_COLUMNS)
+        self.tree.setColumnCount(first + len(categories))
+        self.tree.setHeaderLabels([*FIXED_COLUMNS, *(label_name(c) for c in categories)])
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, 2 + len(categories)):
+        for column in range(1, first + len(categories)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         for stats in self.stats:
-            item = QTreeWidgetItem([stats.player, str(stats.flagged)])
+            item = QTreeWidgetItem([stats.player, str(stats.flagged), str(stats.lines)])
             item.setToolTip(0, plain_html(f"{stats.player}: {stats.lines} lines"))
             item.setFont(1, self._bold)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            for column, label in enumerate(categories, start=2):
+            for column in (1, 2):
+                item.setTextAlignment(
+                    column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                )
+            for column, label in enumerate(categories, start=first):
                 count = stats.categories.get(label, 0)
                 item.setText(column, str(count) if count else "·")
                 item.setTextAlignment(

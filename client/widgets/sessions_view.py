@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from client.labels import effective_label, is_flagged
 from client.store import Store, StoredExcerpt, StoreError, Track
+from client.widgets.excerpt_table import ALL, ANY
 from client.widgets.player import Player
 from client.widgets.player_summary import PlayerSummary
 from client.widgets.review_pane import ReviewPane
@@ -157,7 +158,7 @@ class SessionsView(QWidget):
         left_layout.addLayout(queue_buttons)
         left_layout.addWidget(QLabel("<b>Sessions</b>"))
         left_layout.addWidget(self.search)
-        left_layout.addWidget(self.session_list, 2)
+        left_layout.addWidget(self.session_list, 3)
         left_layout.addLayout(session_buttons)
 
         # right: title, timeline, player, transcript and players
@@ -746,11 +747,15 @@ class SessionsView(QWidget):
     def go_to_excerpt(self, excerpt_id: int) -> bool:
         """Show the Transcript with this excerpt selected (from the Players tab or the timeline)."""
         self.tabs.setCurrentWidget(self.review)
-        if self.review.table.select_excerpt(excerpt_id):
-            self.review.table.view.setFocus()
-            return True
-        self.status.emit("That excerpt is hidden by the transcript's filter; show all to see it.")
-        return False
+        table = self.review.table
+        if not table.select_excerpt(excerpt_id):
+            # hidden by the transcript's filters: show everything rather than nothing
+            table.set_filter(ALL, 0.0, state=ANY, speaker=ANY, search="")
+            if not table.select_excerpt(excerpt_id):
+                return False
+            self.status.emit("The transcript's filters were cleared to show that excerpt.")
+        table.view.setFocus()
+        return True
 
     def _on_mark_clicked(self, excerpt_id: int) -> None:
         self.go_to_excerpt(excerpt_id)

@@ -155,7 +155,7 @@ class Timeline(QWidget):
         painter.setPen(QColor("#37474f"))
         text_top = bar.bottom() + 3
         text_rect = QRectF(bar.left(), text_top, bar.width(), self.height() - text_top)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, "0:00")
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, format_time(0.0))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight, format_time(self.duration))
         summary = f"{len(self.marks)} flagged" if self.marks else "nothing flagged"
         if len(self.lanes) > 1:

@@ -236,4 +236,6 @@ def test_a_saved_live_session_is_listed_at_once(
     qtbot.mouseClick(live.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: live.start_button.text().endswith("listening"), timeout=60_000)
     session_id = live.review.session_id
-    assert session_id in window.sessions_view.listed_sessions()
+    listed = window.sessions_view.session_list
+    ids = [listed.item(row).data(Qt.ItemDataRole.UserRole) for row in range(listed.count())]
+    assert session_id in ids

@@ -9,6 +9,7 @@ with real Verdicts) over real WAV files, so these tests need no Whisper run and 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from client.store import Store
+from client.widgets.excerpt_table import FLAGGED
 from client.widgets.player import LEAD_IN_S, Player
 from models.classifier import Verdict
 from models.excerpts import Excerpt
-from tests.client.conftest import screenshot
+from tests.client.conftest import screenshot, screenshot_folder
+from tests.client.test_app_window import child_env, colours_in, model_for_pictures, run_child
 from tests.voice_fixtures import noise, write_wav
 
 HOSTILE = '<b>x</b><br>model: not toxic (1%)<span style="display:none">'
@@ -116,6 +119,9 @@ def test_clicking_a_mark_selects_and_plays_it_and_says_when_nothing_can_be_heard
     (bo_insult,) = [m for m in view.timeline.marks if m.lane == "bo" and m.label == "insult"]
     messages = []
     view.status.connect(messages.append)
+    # the transcript shows only anna's lines: a click on bo's mark still finds his line
+    view.review.table.set_filter(FLAGGED, speaker="anna")
+    assert view.review.table.row_of(bo_insult.excerpt_id) is None
     where = view.timeline.mark_rect(bo_insult).center().toPoint()
     qtbot.mouseClick(view.timeline, Qt.MouseButton.LeftButton, pos=where)
     assert view.review.table.current_excerpt().id == bo_insult.excerpt_id
@@ -158,7 +164,7 @@ def test_the_players_tab_counts_flags_and_goes_to_the_worst_line(qtbot, window, 
     anna = summary.player_item("anna")
     header = [summary.tree.headerItem().text(c) for c in range(summary.tree.columnCount())]
     assert anna.text(header.index("insult")) == "1" and anna.text(header.index("threat")) == "1"
-    assert anna.text(1) == "2"
+    assert (anna.text(1), anna.text(2)) == ("2", "3")  # flagged, lines
     # a decision made on the Transcript updates the summary at once
     view.tabs.setCurrentWidget(view.review)
     view.review.table.select_excerpt(rows["i will find you after the game"].id)
@@ -258,11 +264,45 @@ def test_reopening_a_file_goes_to_its_session(qtbot, window, tmp_path):
 
 def test_the_sessions_screen_picture(qtbot, window, tmp_path):
     session_id, _ = add_match(window.store, tmp_path / "audio")
+    store = window.store
+    rows = {e.text: e for e in store.excerpts(session_id)}
+    store.decide(rows["damn this lag"].id, "dismiss", note="lag, not abuse")
+    store.decide(rows["shut up you idiot"].id, "confirm")
     view = show(qtbot, window, session_id)
     window.resize(1280, 800)
-    view.review.table.next_flagged()
+    view.review.table.select_excerpt(rows["you are a useless idiot"].id)
     qtbot.wait(50)
     screenshot(window, "sessions_lanes")
+    # the filters: anna's flagged lines not reviewed yet
+    view.review.table.set_filter(FLAGGED, state="unreviewed", speaker="anna")
+    assert [e.speaker for e in view.review.table.shown_excerpts()] == ["anna", "anna"]
+    qtbot.wait(50)
+    screenshot(window, "sessions_filters")
     view.tabs.setCurrentWidget(view.player_summary)
     qtbot.wait(50)
     screenshot(window, "sessions_players")
+
+
+@pytest.mark.skipif(
+    not (shutil.which("xvfb-run") and shutil.which("import")),
+    reason="needs xvfb-run and ImageMagick: apt-get install xvfb xauth imagemagick",
+)
+def test_the_sessions_screen_on_a_real_x_server(tiny_model_dir, tmp_path):
+    prefix = screenshot_folder() / "xvfb_sessions"
+    env = child_env(QT_QPA_PLATFORM="xcb")
+    env.pop("DISPLAY", None)
+    result = run_child(
+        [
+            "-m",
+            "tests.client.sessions_shot",
+            str(prefix),
+            model_for_pictures(tiny_model_dir),
+            str(tmp_path),
+            "x11",
+        ],
+        env,
+        prefix=("xvfb-run", "-a", "-s", "-screen 0 1280x800x24"),
+    )
+    assert result == {"lanes": ["anna", "bo"], "players": ["anna", "bo"], "saved": True}
+    for name in ("lanes", "filters", "players"):
+        assert colours_in(Path(f"{prefix}_{name}.png")) > 20
