@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 REPORT_FORMAT_VERSION = "modlens-report/2"
 UNKNOWN_TIME = "unknown time"
-# a source is incomplete when this much of its declared duration was not decoded
+# a source is incomplete when this much of its declared duration was not decoded (the rule of
+# models.voice.TrackResult.missing)
 SHORTFALL_S = 0.5
 SHORTFALL_FRACTION = 0.02
 
@@ -143,12 +144,14 @@ class SourceInfo:
     speaker: str = ""
     duration_s: float | None = None  # decoded
     declared_duration_s: float | None = None  # what the container says; None if unknown
-    # anything else worth a warning; the decoded-vs-declared shortfall is added by `problems`
+    # what makes it incomplete besides a decoded-vs-declared shortfall (added by `problems`)
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # worth saying but not a failure (one silent channel of several)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", str(self.path))
         object.__setattr__(self, "warnings", tuple(w for w in self.warnings if w))
+        object.__setattr__(self, "notes", tuple(n for n in self.notes if n))
 
     @property
     def shortfall(self) -> str | None:
@@ -405,20 +408,20 @@ def meta_for_scan(
     """ReportMeta for a models.voice.ScanResult: a source per track with its durations and
     warnings, the files that could not be read, and the models used.
 
-    A TrackResult's `decoded_duration` and `declared_duration` are used when it has them;
-    otherwise its `duration` is the one duration known.
+    A track's decoded duration is its `decoded_duration`, else its `duration`; a shortfall
+    against `declared_duration` becomes the source's warning (SourceInfo.shortfall).
     """
     sources = []
     for track in result.tracks:
-        decoded = getattr(track, "decoded_duration", None)
-        declared = getattr(track, "declared_duration", None)
+        decoded = track.decoded_duration
         sources.append(
             SourceInfo(
                 path=str(track.track.path),
                 speaker=track.track.speaker,
                 duration_s=decoded if decoded is not None else track.duration,
-                declared_duration_s=declared,
-                warnings=tuple(w for w in (track.error, track.note) if w),
+                declared_duration_s=track.declared_duration,
+                warnings=(track.error,) if track.error else (),
+                notes=(track.note,) if track.note else (),
             )
         )
     warnings = list(result.problems)
@@ -588,6 +591,7 @@ def source_record(source: SourceInfo) -> dict[str, Any]:
         ),
         "complete": source.complete,
         "warnings": list(source.problems),
+        "notes": list(source.notes),
     }
 
 
@@ -794,6 +798,8 @@ def _source_text(source: SourceInfo) -> str:
         text += f" of {_duration_text(source.declared_duration_s)} declared"
     if source.problems:
         text += f": INCOMPLETE: {'; '.join(source.problems)}"
+    elif source.notes:
+        text += f": {'; '.join(source.notes)}"
     return text
 
 
@@ -913,7 +919,7 @@ def to_html(report: Report) -> str:
                 f"<tr{css}><td>{_e(s.path)}</td><td>{_e(s.speaker)}</td>"
                 f'<td class="time">{_duration_text(s.duration_s)}</td>'
                 f'<td class="time">{"" if _finite(declared) is None else _duration_text(declared)}'
-                f"</td><td>{_e('; '.join(s.problems)) if s.problems else 'complete'}</td></tr>"
+                f"</td><td>{_e('; '.join(s.problems or ('complete', *s.notes)))}</td></tr>"
             )
         sources = (
             "<h2>Sources</h2><table><thead><tr><th>File</th><th>Speaker</th><th>Decoded</th>"

@@ -230,6 +230,7 @@ def test_sources_models_and_thresholds_are_listed_and_incomplete_sources_stand_o
         "declared_duration_s": 4.5,
         "complete": False,
         "warnings": ["decoded 1.9 s of 4.5 s declared"],
+        "notes": [],
     }
     assert data["sources"][1]["complete"] and data["model"]["thresholds"]["threat"] == 0.7
     assert data["whisper_model"] == "tiny.en" and data["warnings"] == list(meta.warnings)
@@ -243,7 +244,7 @@ def test_meta_for_scan_takes_the_tracks_of_a_scan(tmp_path):
     result = ScanResult(
         findings=tuple(FINDINGS),
         tracks=(
-            TrackResult(anna, 12.5, 3, 1),
+            TrackResult(anna, 1.9, 3, 1, decoded_duration=1.9, declared_duration=4.5),
             TrackResult(silent, 8.0, 0, 0, None, note="two: no speech found"),
         ),
         problems=("gone.wav does not exist.",),
@@ -251,8 +252,10 @@ def test_meta_for_scan_takes_the_tracks_of_a_scan(tmp_path):
     )
     meta = meta_for_scan("modlens scan: anna.ogg", result)
     assert [s.speaker for s in meta.sources] == ["anna", "two"]
-    assert meta.sources[0].duration_s == 12.5 and meta.sources[0].complete
-    assert meta.sources[1].problems == ("two: no speech found",)
+    assert (meta.sources[0].duration_s, meta.sources[0].declared_duration_s) == (1.9, 4.5)
+    assert meta.sources[0].problems == ("decoded 1.9 s of 4.5 s declared",)
+    assert meta.incomplete_sources == (meta.sources[0],)
+    assert meta.sources[1].complete and meta.sources[1].notes == ("two: no speech found",)
     assert meta.warnings[0] == "gone.wav does not exist." and "stopped" in meta.warnings[1]
 
 
