@@ -114,12 +114,14 @@ def test_files_unfinished_at_close_are_offered_again(qtbot, open_window, tiny_mo
     db = window.store.path
     window.close()
     window.store.close()
-    # as if the app had been killed mid-scan
+    # as if the app had been killed mid-scan (the scan is claimed by a process that is gone)
+    from tests.client.test_store import in_a_process_that_died
+
     store = Store(db)
     session = store.create_session("files", "killed mid-scan")
     track = store.add_track(session.id, path)
-    store.set_track_status(track.id, "scanning", progress=0.3)
     store.close()
+    in_a_process_that_died(db, f"store.claim_track({track.id}); store.heartbeat({track.id}, 0.3)")
 
     window = open_window(model_dir=str(tiny_model_dir))
     view = window.sessions_view
