@@ -343,6 +343,7 @@ def run_batch(
                     attempts=attempts[item.digest] + 1,
                     elapsed=outcome.elapsed,
                     meta=outcome.meta,
+                    worker_rss_mib=outcome.peak_rss_mib,
                 )
                 w = outcome.worker
                 summary.worker_busy[w] = summary.worker_busy.get(w, 0.0) + outcome.elapsed

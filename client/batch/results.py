@@ -89,6 +89,7 @@ class FileRecord:
     worker: str = ""  # host:pid of the worker that scanned it
     attempts: int = 1
     elapsed: float = 0.0  # seconds the worker spent on it
+    worker_rss_mib: float = 0.0  # the worker's peak memory when it finished this file
     finished: str = ""
 
     @property
@@ -294,6 +295,7 @@ class ResultsFolder:
         elapsed: float = 0.0,
         table: bool = True,
         meta: object = None,
+        worker_rss_mib: float = 0.0,
     ) -> FileRecord:
         """Write one recording's report, its part of the excerpt table, then its record."""
         from client.reports import write_report
@@ -324,6 +326,7 @@ class ResultsFolder:
             worker=worker,
             attempts=attempts,
             elapsed=round(elapsed, 3),
+            worker_rss_mib=worker_rss_mib,
             finished=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         _write_atomic(
