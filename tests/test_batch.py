@@ -209,3 +209,20 @@ def test_the_progress_line_shows_files_hours_rate_and_time_left():
     line = stream.getvalue()
     assert "4/10 files (1 failed)" in line and "02:00:00 of audio" in line
     assert "120.0 audio h/h" in line and "left 00:01:30" in line
+
+
+def test_a_rerun_reads_only_new_or_changed_files(tmp_path):
+    import os
+
+    (audio,) = files(tmp_path, "a.wav")
+    cache = tmp_path / "digests.json"
+    (first,) = with_digests([BatchItem(str(audio))], cache=cache)
+    assert first.digest == content_hash(audio)
+    stat = audio.stat()
+    audio.write_bytes(b"x" * stat.st_size)  # same size, and the old time put back
+    os.utime(audio, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    (again,) = with_digests([BatchItem(str(audio))], cache=cache)
+    assert again.digest == first.digest  # from the cache: the file was not read
+    os.utime(audio, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    (changed,) = with_digests([BatchItem(str(audio))], cache=cache)
+    assert changed.digest == content_hash(audio) != first.digest

@@ -15,6 +15,7 @@ desktop app reads results from the JSON files alone.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -32,6 +33,7 @@ MEDIA_SUFFIXES = frozenset(
     ".wav .flac .mp3 .ogg .opus .m4a .aac .wma .mp4 .mkv .webm .mov .avi".split()  # noqa: SIM905
 )
 KEY_CHARS = 16  # hex digits of the SHA-256 in file names
+DIGEST_CACHE = "digests.json"  # path -> [size, mtime_ns, sha256], so reruns do not rehash
 TABLE = "excerpts.parquet"
 # manifest column -> BatchItem field; a few spellings studios use
 MANIFEST_COLUMNS = {
@@ -210,19 +212,45 @@ def content_hash(path: str | os.PathLike[str]) -> str:
         return ""
 
 
-def with_digests(items: Sequence[BatchItem], threads: int = 4) -> list[BatchItem]:
+def with_digests(
+    items: Sequence[BatchItem], threads: int = 4, cache: str | os.PathLike[str] | None = None
+) -> list[BatchItem]:
     """The items with their content hashes, read in a few threads (hashlib frees the GIL).
 
-    A file that cannot be read gets a digest of its path, so it is still recorded (as failed)."""
+    cache (a JSON file, e.g. in the results folder) keeps each path's size, modification time
+    and hash, so a rerun over a large archive reads only new or changed files. A file that
+    cannot be read gets a digest of its path, so it is still recorded (as failed)."""
+    known: dict[str, list] = {}
+    if cache is not None:
+        try:
+            known = json.loads(Path(cache).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+    fresh: dict[str, list] = {}
 
     def one(item: BatchItem) -> BatchItem:
-        digest = content_hash(item.path)
+        try:
+            stat = os.stat(item.path)
+            stamp = [stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            stamp = None
+        entry = known.get(item.path)
+        if stamp and isinstance(entry, list) and entry[:2] == stamp and len(entry) == 3:
+            digest = entry[2]
+        else:
+            digest = content_hash(item.path)
+        if digest and stamp:
+            fresh[item.path] = [*stamp, digest]
         if not digest:
             digest = hashlib.sha256(b"unreadable:" + item.path.encode()).hexdigest()
         return replace(item, digest=digest)
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        return list(pool.map(one, items))
+        out = list(pool.map(one, items))
+    if cache is not None and fresh != {k: known.get(k) for k in fresh}:
+        with contextlib.suppress(BatchError):  # only a cache: the next run hashes again
+            _write_atomic(Path(cache), json.dumps({**known, **fresh}) + "\n")
+    return out
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from client.batch.results import BatchError, ResultsFolder, plan, read_source, with_digests
+    from client.batch.results import (
+        DIGEST_CACHE,
+        BatchError,
+        ResultsFolder,
+        plan,
+        read_source,
+        with_digests,
+    )
 
     err = sys.stderr
     colour = use_colour(args.color, err)
@@ -63,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         print(f"modlens: no recordings in {args.source}.", file=err)
         return 2
-    items = with_digests(items)
+    items = with_digests(items, cache=results.root / DIGEST_CACHE)
     work = plan(items, results.records(), args.retry_failed)
     print(
         f"{len(items)} recordings: {len(work.todo)} to scan, {len(work.finished)} already "
