@@ -88,6 +88,10 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
             duration = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             duration = container.duration / 1_000_000
+        if container.format.name == "wav":
+            # FFmpeg clamps a WAV's duration to the bytes present; the header tells what
+            # the file should hold, so a truncated copy can be noticed
+            duration = _wav_header_seconds(path) or duration
         context = stream.codec_context
         return AudioInfo(
             path=path,
@@ -98,6 +102,21 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         )
     finally:
         container.close()
+
+
+def _wav_header_seconds(path: Path) -> float | None:
+    """Seconds of audio a PCM WAV's header declares; None when it cannot say."""
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as handle:
+            frames, rate = handle.getnframes(), handle.getframerate()
+            size = frames * handle.getnchannels() * handle.getsampwidth()
+    except (wave.Error, EOFError, OSError):
+        return None  # float or extensible WAV, RF64, a damaged header: trust FFmpeg
+    if not (rate and frames) or size >= 0xFFFF0000:
+        return None  # no size written (a stream, or a recording that was never closed)
+    return frames / rate
 
 
 def _decoded_blocks(path: Path, mono: bool) -> Iterator[np.ndarray]:
