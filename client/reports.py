@@ -436,6 +436,26 @@ def meta_for_scan(
     )
 
 
+def meta_for_live(
+    title: str,
+    result: Any,
+    transcriber: Any = None,
+    classifier: Any = None,
+    errors: Sequence[str] = (),
+) -> ReportMeta:
+    """ReportMeta for a models.live.LiveResult: the recording as the one source (its length
+    as recorded), capture errors (a full disk) as its warnings, and the models used."""
+    source = SourceInfo(
+        path=str(result.recording), duration_s=result.seconds, warnings=tuple(errors)
+    )
+    return ReportMeta(
+        title=title,
+        whisper_model=str(getattr(transcriber, "name", "") or ""),
+        sources=(source,),
+        **(model_meta(classifier) if classifier is not None else {}),
+    )
+
+
 # --- shared helpers -----------------------------------------------------------------------
 
 

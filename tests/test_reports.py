@@ -18,6 +18,7 @@ from client.reports import (
     clock,
     file_dialog_filters,
     format_for_path,
+    meta_for_live,
     meta_for_scan,
     spreadsheet_cell,
     spreadsheet_text,
@@ -257,6 +258,17 @@ def test_meta_for_scan_takes_the_tracks_of_a_scan(tmp_path):
     assert meta.incomplete_sources == (meta.sources[0],)
     assert meta.sources[1].complete and meta.sources[1].notes == ("two: no speech found",)
     assert meta.warnings[0] == "gone.wav does not exist." and "stopped" in meta.warnings[1]
+
+
+def test_meta_for_live_names_the_recording_and_what_stopped_it(tmp_path):
+    from models.live import LiveResult
+
+    recording = tmp_path / "modlens-live.wav"
+    result = LiveResult(recording, recording.with_suffix(".jsonl"), (), 42.5)
+    meta = meta_for_live("modlens live", result, errors=["The disk is full; capture stopped."])
+    (source,) = meta.sources
+    assert (source.path, source.duration_s) == (str(recording), 42.5)
+    assert not source.complete and "disk is full" in source.problems[0]
 
 
 def test_one_registry_names_every_format(tmp_path):

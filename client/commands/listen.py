@@ -53,7 +53,7 @@ def new_recording_name(folder: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from client.commands.scan import load_models
-    from client.reports import ReportError, report_format, write_report
+    from client.reports import ReportError, meta_for_live, report_format, write_report
     from models.live import LiveError, LiveSession
     from models.model_folder import ModelError
 
@@ -132,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     print(paint(summary, "dim", use_colour(args.color, sys.stderr)), file=sys.stderr)
     if args.report:
         try:
-            write_report(args.report, list(result.findings), title=f"modlens live: {recording}")
+            title = f"modlens live: {recording}"
+            meta = meta_for_live(title, result, transcriber, classifier, session.errors)
+            write_report(args.report, list(result.findings), meta)
         except ReportError as exc:
             print(f"modlens: {exc}", file=sys.stderr)
             return 1
