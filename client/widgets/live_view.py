@@ -149,8 +149,8 @@ class LiveView(QWidget):
 
     def stop_now(self) -> None:
         """Stop and save at once, blocking: the window is closing."""
-        if self.capture.running:
-            self.capture.stop(wait=True)
+        if self.capture.running or self.capture.starting:
+            self.capture.stop(wait=True)  # a capture still opening is stopped once it opens
 
     def stop(self) -> None:
         if self.capture.running or self.capture.starting:
