@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from models.classifier import Classifier
+from models.classifier import Classifier, Verdict
 from tests.client.test_app_decisions import select
 from tests.client.test_app_text import check
 
@@ -249,3 +249,43 @@ def test_the_training_export_starts_in_documents_and_remembers_folder_and_format
     assert first.suffix == ".csv" and asked[0][1].startswith("CSV")
     assert second.parent == tmp_path and second.suffix == ".jsonl"
     assert asked[1][1] == "JSON Lines (*.jsonl)"
+
+
+def test_a_stored_session_reports_its_files_unfinished_ones_and_every_excerpt(tmp_path):
+    from client.reports import write_report
+    from client.store import Store
+    from client.widgets.report_dialog import session_report
+    from models.excerpts import Excerpt
+
+    store = Store(tmp_path / "m.sqlite3")
+    session = store.create_session("files", "Raid night")
+    anna = store.add_track(session.id, tmp_path / "anna.ogg")
+    bo = store.add_track(session.id, tmp_path / "bo.ogg")
+    cy = store.add_track(session.id, tmp_path / "cy.ogg")
+    rude = Verdict("insult", True, 0.9, {"non_toxic": 0.1, "insult": 0.9})
+    clean = Verdict("non_toxic", False, 0.1, {"non_toxic": 0.9, "insult": 0.1})
+    said = [
+        Excerpt("late line", 0, 9, "anna", 30.0, 31.0),
+        Excerpt("no time at all", 0, 14, "anna", float("nan"), None),
+        Excerpt("early line", 0, 10, "anna", 2.0, 3.0),
+    ]
+    stored = store.finish_track(anna.id, said, [rude, clean, clean], duration=95.0)
+    store.set_track_status(bo.id, "failed", error="bo.ogg: not an audio file")
+    store.set_track_status(cy.id, "scanning", progress=0.4)
+    store.decide(stored[0].id, "dismiss", note="banter", moderator="ana")
+
+    entries, meta = session_report(store, session.id, whisper_model="base")
+    assert [e.finding.text for e in entries] == ["early line", "late line", "no time at all"]
+    assert entries[1].status == "dismissed" and entries[1].decision.note == "banter"
+    assert meta.title.startswith("Raid night (") and meta.whisper_model == "base"
+    anna_source, bo_source, cy_source = meta.sources
+    assert (anna_source.speaker, anna_source.duration_s, anna_source.complete) == (
+        "anna",
+        95.0,
+        True,
+    )
+    assert bo_source.problems == ("bo.ogg: not an audio file",)
+    assert cy_source.problems == ("not scanned to the end yet (40% done)",)
+    page = write_report(tmp_path / "r.html", entries, meta).read_text(encoding="utf-8")
+    assert "This report is incomplete" in page and "unknown time" in page
+    store.close()
