@@ -41,6 +41,7 @@ def create_window(
     DatabaseInUse when another modlens has it open.
     """
     from client.main_window import MainWindow
+    from client.services import StoreService
     from client.settings import decision_labels, load_settings
     from client.store import Store
     from models.taxonomy import DEFAULT_CATEGORIES
@@ -48,7 +49,7 @@ def create_window(
     store = Store(db_path, exclusive=True)
     try:
         # before anything offers unfinished files: one that crashed the scan twice is failed
-        crashed = store.crashed_scans()
+        crashed = StoreService(store).fail_crash_loops()
         settings, problem = load_settings(settings_path)
         window = MainWindow(
             store,

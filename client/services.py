@@ -89,8 +89,13 @@ class StoreService:
         """After a crash: close cut-off live captures, fail files that crashed the scan
         CRASH_LIMIT times (never offered again), and list the rest of the unfinished files."""
         cut_short = self.store.close_interrupted_live()
-        crashed = self.store.crashed_scans()
+        crashed = self.fail_crash_loops()
         return Recovery(tuple(cut_short), tuple(crashed), tuple(self.store.unfinished_tracks()))
+
+    def fail_crash_loops(self) -> list[Track]:
+        """Files whose scan took the app down CRASH_LIMIT times: failed, with the reason, so
+        they are never offered (and crash it) again. Call before offering unfinished files."""
+        return self.store.crashed_scans()
 
     def resume(self, track_id: int) -> Track:
         """Queue an unfinished file again; StoreError when that would lose decisions or when

@@ -258,9 +258,13 @@ class ScanQueue(QObject):
         self.current: int | None = None
         self._warm = False
         self.warmed = threading.Event()  # set once warm_up() has run (or failed)
+        self._fraction = 0.0
         # a daemon thread: closing the app never waits for Whisper to finish a window
         self._thread = threading.Thread(target=self._run, name="modlens-scan", daemon=True)
         self._thread.start()
+        # tells the store the scan is alive, even while a long step reports no progress
+        self._beater = threading.Thread(target=self._beat, name="modlens-scan-beat", daemon=True)
+        self._beater.start()
 
     def warm_up(self) -> None:
         """Load the scan's models on the queue's thread now, before the first file.
@@ -305,6 +309,13 @@ class ScanQueue(QObject):
             with contextlib.suppress(StoreError):
                 self.service.scan_stopped(current)
 
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            current = self.current
+            if current is not None:
+                with contextlib.suppress(StoreError):  # busy or closed: the next beat
+                    self.service.scan_alive(current, self._fraction)
+
     def _next(self) -> ScanJob | None:
         with self._lock:
             return self._jobs.pop(0) if self._jobs else None
@@ -340,23 +351,20 @@ class ScanQueue(QObject):
 
     def _scan(self, job: ScanJob) -> None:
         self.current = job.track_id
+        self._fraction = 0.0
         self._cancel_current.clear()
         # claimed (this process scans it, one more attempt) before any decoder touches the file:
         # if it crashes the process, the next start knows; if another modlens scans it, skip it
         self.service.claim_scan(job.track_id)
         self.started.emit(job.track_id)
         last = [0.0]
-        beat = [time.monotonic()]
 
         def progress(fraction: float) -> None:
             fraction = min(1.0, max(0.0, float(fraction)))
             if fraction - last[0] >= 0.01 or fraction >= 1.0:
                 last[0] = fraction
+                self._fraction = fraction
                 self.progress.emit(job.track_id, fraction)
-            if time.monotonic() - beat[0] >= HEARTBEAT_SECONDS:
-                beat[0] = time.monotonic()
-                with contextlib.suppress(StoreError):  # a busy database: next time
-                    self.service.scan_alive(job.track_id, last[0])
 
         try:
             excerpts, verdicts, duration = self.scan(
