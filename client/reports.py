@@ -36,6 +36,9 @@ from models.errors import ModlensError
 from models.taxonomy import NON_TOXIC, Taxonomy
 
 if TYPE_CHECKING:
+    from models.classifier import Classifier
+    from models.live import LiveResult
+    from models.transcriber import Transcriber
     from models.voice import Finding, ScanResult
 
 REPORT_FORMAT_VERSION = "modlens-report/2"
@@ -387,7 +390,7 @@ def _mode_for(path: Path) -> int:
 # --- building metadata --------------------------------------------------------------------
 
 
-def model_meta(classifier: Any) -> dict[str, Any]:
+def model_meta(classifier: Classifier) -> dict[str, Any]:
     """model_name, model_version and thresholds of a loaded models.classifier.Classifier."""
     config = classifier.config
     extra = getattr(config, "extra", {}) or {}
@@ -403,7 +406,10 @@ def model_meta(classifier: Any) -> dict[str, Any]:
 
 
 def meta_for_scan(
-    title: str, result: ScanResult, transcriber: Any = None, classifier: Any = None
+    title: str,
+    result: ScanResult,
+    transcriber: Transcriber | None = None,
+    classifier: Classifier | None = None,
 ) -> ReportMeta:
     """ReportMeta for a models.voice.ScanResult: a source per track with its durations and
     warnings, the files that could not be read, and the models used.
@@ -438,9 +444,9 @@ def meta_for_scan(
 
 def meta_for_live(
     title: str,
-    result: Any,
-    transcriber: Any = None,
-    classifier: Any = None,
+    result: LiveResult,
+    transcriber: Transcriber | None = None,
+    classifier: Classifier | None = None,
     errors: Sequence[str] = (),
 ) -> ReportMeta:
     """ReportMeta for a models.live.LiveResult: the recording as the one source (its length

@@ -12,7 +12,7 @@ import math
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,6 +37,7 @@ from client.reports import (
     ReportFormat,
     ReportMeta,
     SourceInfo,
+    file_dialog_filters,
     format_for_path,
     format_named,
     model_meta,
@@ -44,6 +45,9 @@ from client.reports import (
 )
 from client.store import Decision, Store, StoredExcerpt, Track
 from client.workers import run_task
+
+if TYPE_CHECKING:
+    from models.classifier import Classifier
 
 EXPORTS_NAME = "exports.ini"
 REPORT_KIND = "report"
@@ -161,7 +165,7 @@ def _time_key(excerpt: StoredExcerpt) -> tuple[bool, float, int, int]:
 def session_report(
     store: Store,
     session_id: int,
-    classifier: Any = None,
+    classifier: Classifier | None = None,
     whisper_model: str = "",
 ) -> tuple[list[ReportEntry], ReportMeta]:
     """Every excerpt of a stored session with its current decision, in time order, and the
@@ -210,7 +214,7 @@ def write_session_report(
     session_id: int,
     path: str | Path,
     flagged_only: bool = False,
-    classifier: Any = None,
+    classifier: Classifier | None = None,
     whisper_model: str = "",
 ) -> Path:
     """Write a stored session's report to path; the extension picks the format. The counts are
@@ -227,7 +231,7 @@ class ReportDialog(QDialog):
         store: Store,
         session_id: int,
         parent: QWidget | None = None,
-        classifier: Any = None,
+        classifier: Classifier | None = None,
         whisper_model: str = "",
         memory: ExportMemory | None = None,
     ) -> None:
@@ -297,9 +301,8 @@ class ReportDialog(QDialog):
                 self.kind.blockSignals(False)
 
     def _browse(self) -> None:
-        filters = ";;".join(f.file_filter for f in REPORT_FORMATS)
         path, chosen = QFileDialog.getSaveFileName(
-            self, "Save report", self.path.text(), filters, self.format().file_filter
+            self, "Save report", self.path.text(), file_dialog_filters(), self.format().file_filter
         )
         if not path:
             return
