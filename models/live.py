@@ -394,6 +394,9 @@ class LiveSession:
                 self._stream.start()
             except Exception as exc:
                 self.stop()
+                for path in (self.recording, self.excerpts_file):  # ours, and empty
+                    with contextlib.suppress(OSError):
+                        path.unlink()
                 raise LiveError(f"cannot start {self._device_name()}: {exc}") from exc
 
     def _device_name(self) -> str:

@@ -361,3 +361,22 @@ def test_listen_stops_by_itself_on_a_full_disk_and_says_so(
     err = capsys.readouterr().err
     assert "The disk is full: capture stopped" in err
     assert len(read_audio(recording)) == RATE // 2
+
+
+def test_a_microphone_that_opens_but_does_not_start_leaves_no_files(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    from models.classifier import Classifier
+    from models.live import LiveError
+    from tests.fake_microphone import FakeInputStream, install
+
+    install(monkeypatch, np.zeros(RATE, dtype=np.float32))
+
+    def unplugged(self):
+        raise OSError("Device unavailable [PaErrorCode -9985]")
+
+    monkeypatch.setattr(FakeInputStream, "start", unplugged)
+    session = LiveSession(tiny_transcriber(), Classifier(tiny_model_dir), tmp_path / "live.wav")
+    with pytest.raises(LiveError, match="cannot start the system's default microphone"):
+        session.start()
+    assert list(tmp_path.iterdir()) == []
