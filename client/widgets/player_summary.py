@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -101,7 +101,7 @@ class PlayerSummary(QWidget):
     def __init__(self, taxonomy: Taxonomy, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.taxonomy = taxonomy
-        self.stats: list[PlayerStats] = []
+        self._stats: list[PlayerStats] = []
         self._excerpts: list[StoredExcerpt] = []
         self._decisions: dict[int, Decision] = {}
         self.heading = QLabel()
@@ -120,20 +120,41 @@ class PlayerSummary(QWidget):
         layout.addWidget(self.tree, 1)
         self._bold = QFont(self.font())
         self._bold.setBold(True)
+        # rebuilt in a later turn of the event loop, once for a burst of changes: a 10,000-line
+        # log takes tens of ms, which must not add to the stall of the check that showed it
+        self._dirty = False
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.setInterval(0)
+        self._later.timeout.connect(self.flush)
         self._rebuild()
+
+    @property
+    def stats(self) -> list[PlayerStats]:
+        """Per player, most flagged first (up to date, even before the tree is rebuilt)."""
+        self.flush()
+        return self._stats
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self._rebuild()
+        self._schedule()
 
     def set_excerpts(
         self, excerpts: Iterable[StoredExcerpt], decisions: Mapping[int, Decision]
     ) -> None:
         self._excerpts = list(excerpts)
         self._decisions = dict(decisions)
-        self._rebuild()
+        self._schedule()
+
+    def flush(self) -> None:
+        """Rebuild now if something changed since the last rebuild."""
+        if self._dirty:
+            self._dirty = False
+            self._later.stop()
+            self._rebuild()
 
     def player_item(self, player: str) -> QTreeWidgetItem | None:
+        self.flush()
         for row in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(row)
             if item.text(0) == player:
@@ -142,10 +163,14 @@ class PlayerSummary(QWidget):
 
     # --- internals --------------------------------------------------------------------------
 
+    def _schedule(self) -> None:
+        self._dirty = True
+        self._later.start()
+
     def _rebuild(self) -> None:
-        self.stats = summarize_players(self._excerpts, self._decisions)
+        self._stats = summarize_players(self._excerpts, self._decisions)
         categories = list(self.taxonomy.toxic)
-        for stats in self.stats:  # labels a moderator used that the model does not know
+        for stats in self._stats:  # labels a moderator used that the model does not know
             categories += [c for c in stats.categories if c not in categories]
         self.tree.clear()
         first = len(FIXED_COLUMNS)
@@ -156,7 +181,7 @@ class PlayerSummary(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, first + len(categories)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        for stats in self.stats:
+        for stats in self._stats:
             item = QTreeWidgetItem([stats.player, str(stats.flagged), str(stats.lines)])
             item.setToolTip(0, plain_html(f"{stats.player}: {stats.lines} lines"))
             item.setFont(1, self._bold)
@@ -182,13 +207,13 @@ class PlayerSummary(QWidget):
                 child.setForeground(0, QColor("#000000"))
                 child.setFirstColumnSpanned(True)
             item.setExpanded(True)
-        total = sum(s.flagged for s in self.stats)
-        if not self.stats:
+        total = sum(s.flagged for s in self._stats)
+        if not self._stats:
             self.heading.setText("No excerpts yet.")
         else:
             self.heading.setText(
-                f"{len(self.stats)} player(s), {total} flagged. The worst lines of each player "
-                "come first; click one to go to it."
+                f"{len(self._stats)} player(s) · {total} flagged · worst lines first; "
+                "click one to go to it"
             )
 
     def _line_text(self, hit: FlaggedLine) -> str:

@@ -41,6 +41,7 @@ from client.labels import (
 )
 from client.store import Store, StoredExcerpt
 from client.widgets.excerpt_table import tint
+from client.widgets.player_summary import PlayerSummary
 from client.widgets.review_pane import ReviewPane
 from client.workers import run_task
 from models.taxonomy import Taxonomy
@@ -213,6 +214,7 @@ class TextView(QWidget):
         self.counts.setTextFormat(Qt.TextFormat.RichText)
 
         self.review = ReviewPane(store, taxonomy, moderator)
+        self.player_summary = PlayerSummary(taxonomy)  # players = the log's name column
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
@@ -223,7 +225,13 @@ class TextView(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(buttons)
-        left_layout.addWidget(self.editor, 1)
+        text_and_players = QSplitter(Qt.Orientation.Vertical)
+        text_and_players.addWidget(self.editor)
+        text_and_players.addWidget(self.player_summary)
+        text_and_players.setStretchFactor(0, 3)
+        text_and_players.setStretchFactor(1, 1)
+        text_and_players.setChildrenCollapsible(False)
+        left_layout.addWidget(text_and_players, 1)
         left_layout.addWidget(self.counts)
         left_layout.addWidget(self.message)
 
@@ -243,12 +251,14 @@ class TextView(QWidget):
         self.editor.tag_clicked.connect(self.review.table.select_excerpt)
         self.review.decisions_changed.connect(self._show_results)
         self.review.current_changed.connect(self._on_current)
+        self.player_summary.excerpt_chosen.connect(self.review.table.select_excerpt)
 
     # --- actions ----------------------------------------------------------------------------
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self.review.set_taxonomy(taxonomy)
+        self.player_summary.set_taxonomy(taxonomy)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open chat log", "", CHAT_FILTER)
@@ -275,6 +285,7 @@ class TextView(QWidget):
     def clear(self) -> None:
         self.editor.clear()
         self.review.load_session(None)
+        self.player_summary.set_excerpts([], {})
         self.counts.clear()
         self._say("")
 
@@ -362,6 +373,10 @@ class TextView(QWidget):
             spans.append((excerpt.start, excerpt.end, excerpt.id, tag, colour))
         self._shown_text = self.editor.toPlainText()
         self.editor.set_highlights(spans)
+        rows = table.model.excerpts()
+        self.player_summary.set_excerpts(
+            rows, {e.id: d for e in rows if (d := table.model.decision_for(e.id)) is not None}
+        )
         counts = table.flagged_counts()
         if counts:
             parts = [

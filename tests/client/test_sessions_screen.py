@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from client.store import Store
@@ -306,3 +306,23 @@ def test_the_sessions_screen_on_a_real_x_server(tiny_model_dir, tmp_path):
     assert result == {"lanes": ["anna", "bo"], "players": ["anna", "bo"], "saved": True}
     for name in ("lanes", "filters", "players"):
         assert colours_in(Path(f"{prefix}_{name}.png")) > 20
+
+
+def test_the_text_screen_sums_up_a_chat_log_per_player(qtbot, open_window, tiny_model_dir):
+    from tests.client.test_app_text import CHAT, check
+
+    # a threshold of 0 flags every message, so the tiny random model flags each player's lines
+    window = open_window(model_dir=str(tiny_model_dir), thresholds={"toxic": 0.0})
+    view = check(qtbot, window, CHAT)
+    summary = view.player_summary
+    stats = {s.player: s for s in summary.stats}
+    assert set(stats) == {"ana", "bob", "cy", "dee"}
+    assert stats["ana"].lines == 2 and stats["ana"].flagged == 2
+    worst = summary.player_item("dee").child(0)
+    assert "i will find you and kill you" in worst.text(0)
+    summary.tree.scrollToItem(worst)
+    rect = summary.tree.visualItemRect(worst)
+    where = QPoint(rect.left() + 20, rect.center().y())
+    assert summary.tree.viewport().rect().contains(where)
+    qtbot.mouseClick(summary.tree.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert view.review.table.current_excerpt().speaker == "dee"
