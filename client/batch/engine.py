@@ -16,6 +16,7 @@ import os
 # Ray reports usage statistics over the network unless told not to; modlens makes no calls
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
+import contextlib
 import resource
 import socket
 import time
@@ -357,6 +358,7 @@ def run_batch(
                 progress()
     finally:
         for actor in actors:
-            ray.kill(actor, no_restart=True)
+            with contextlib.suppress(Exception):  # the cluster may be gone already
+                ray.kill(actor, no_restart=True)
     summary.elapsed = time.perf_counter() - began
     return summary

@@ -10,6 +10,7 @@ import time
 
 from client.commands.scan import add_voice_options
 from client.terminal import paint, use_colour
+from models.errors import ModlensError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.finish()
                 if started:
                     engine.ray.shutdown()
-        except BatchError as exc:
+        except ModlensError as exc:  # Ray unreachable, models missing, results not writable
             print(f"modlens: {exc}", file=err)
             return 1
         for record in summary.records:
