@@ -562,8 +562,10 @@ class SessionsView(QWidget):
         self.show_session(session_id)
 
     def _session_menu(self, point) -> None:
-        if self.session_list.itemAt(point) is None:
+        item = self.session_list.itemAt(point)
+        if item is None:
             return
+        self.session_list.setCurrentItem(item)  # the menu acts on the session under the mouse
         menu = QMenu(self)
         menu.addAction("Rename…", self.rename_selected)
         menu.addAction("Delete…", self.delete_selected)
