@@ -336,7 +336,10 @@ class ScanQueue(QObject):
             if job is None:
                 self._wake.clear()
                 if self.current is None:
-                    self.idle.emit()
+                    try:
+                        self.idle.emit()
+                    except RuntimeError:  # the window that owned the queue is gone
+                        return
                 self._wake.wait(0.5)
                 continue
             try:
