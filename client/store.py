@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -250,6 +251,16 @@ def _lock_file(handle) -> None:
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def close_thread_connections() -> None:
+    """Close this thread's connections to every open store: for a pooled thread (Qt's thread
+    pool) at the end of a task, since the pool may end the thread without Python noticing."""
+    for store in list(_STORES):
+        store.close_thread_connection()
+
+
 class Store:
     """Data access for sessions, tracks, excerpts and decisions. Safe to call from any thread:
     each thread gets its own SQLite connection (WAL lets them read while another writes).
@@ -267,6 +278,7 @@ class Store:
         self._closed = False
         self._labels: Callable[[], Iterable[str]] = lambda: DEFAULT_CATEGORIES
         self.instance_lock = DatabaseLock(self.path) if exclusive else None
+        _STORES.add(self)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.instance_lock is not None:
@@ -332,6 +344,20 @@ class Store:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
+
+    def transaction(self) -> _Transaction:
+        """Group several writes of this thread into one: all of them are kept, or none."""
+        return self._transaction()
+
+    def close_thread_connection(self) -> None:
+        """Close this thread's connection (the next call on this thread opens a new one)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            return
+        self._local.db = None
+        with self._connections_lock:
+            self._connections = [(t, c) for t, c in self._connections if c is not db]
+        db.close()
 
     def close(self) -> None:
         """Close every thread's connection and release the instance lock; safe to repeat."""

@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from client.services import StoreService
 from client.settings import Settings, vocabulary_words
-from client.store import Store, StoreError
+from client.store import Store, StoreError, close_thread_connections
 from models.errors import ModlensError
 
 HEARTBEAT_SECONDS = 30.0  # how often a running scan or capture tells the store it is alive
@@ -63,6 +63,9 @@ class _Task(QRunnable):
             self._emit(self.signals.failed, user_message(exc))
         else:
             self._emit(self.signals.finished, result)
+        finally:
+            # the pool may end this thread unseen by Python: its connections end with the task
+            close_thread_connections()
 
     @staticmethod
     def _emit(signal, value) -> None:

@@ -48,3 +48,16 @@ def test_a_long_scan_keeps_its_claim_alive_and_closing_gives_it_back(qtbot, tmp_
     assert [t.id for t in store.unfinished_tracks()] == [track.id]  # offered next time
     assert store.crashed_scans(limit=1) == []  # and not taken for a crash
     store.close()
+
+
+def test_thread_pool_tasks_leave_no_database_connection_open(qtbot, tmp_path):
+    store = Store(tmp_path / "m.sqlite3")
+    store.create_session("text", "chat")
+    results, errors = [], []
+    for _ in range(8):
+        workers.run_task(lambda: len(store.sessions()), results.append, errors.append)
+    qtbot.waitUntil(lambda: len(results) + len(errors) == 8, timeout=10_000)
+    assert errors == [] and results == [1] * 8
+    # only the GUI thread's own connection is left; each task's ended with the task
+    assert [thread.name for thread, _ in store._connections] == ["MainThread"]
+    store.close()
