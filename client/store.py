@@ -302,15 +302,18 @@ class Store:
             return db
         if self._closed:
             raise StoreError(f"The database {self.path} is closed.")
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database {self.path} cannot be opened: {exc}.") from exc
         try:
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
             db.execute("PRAGMA busy_timeout = 5000")
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
             db.close()
-            raise
+            raise StoreError(f"The database {self.path} cannot be opened: {exc}.") from exc
         with self._connections_lock:
             # connections of threads that have ended are closed here (nobody else uses them)
             alive = []
