@@ -417,6 +417,7 @@ class LiveCapture(QObject):
         self.track_id: int | None = None
         self.starting = False
         self._stop_requested = False
+        self.halt_reason: str | None = None  # why the last capture stopped by itself
         self._live = None
         self._heartbeat = QTimer(self)
         self._heartbeat.setInterval(int(HEARTBEAT_SECONDS * 1000))
@@ -439,6 +440,7 @@ class LiveCapture(QObject):
         self.session_id, self.track_id = session.id, track.id
         self.starting = True
         self._stop_requested = False
+        self.halt_reason = None
         device: str | int | None = settings.input_device or None
 
         def open_session():
@@ -525,6 +527,7 @@ class LiveCapture(QObject):
 
     def _on_halted(self, message: str) -> None:
         # the GUI thread: say why, and stop as if Stop had been pressed (keeps what was heard)
+        self.halt_reason = message
         self.failed.emit(message)
         self.stop()
 

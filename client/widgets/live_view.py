@@ -172,7 +172,10 @@ class LiveView(QWidget):
         self.start_button.setText("● Start listening")
         flagged = sum(self.review.table.flagged_counts().values())
         if seconds:
-            self._say(f"Stopped after {seconds:.0f} s: {flagged} flagged. Saved under Sessions.")
+            said = f"Stopped after {seconds:.0f} s: {flagged} flagged. Saved under Sessions."
+            if self.capture.halt_reason:  # it stopped by itself: the reason stays in view
+                said = f"{self.capture.halt_reason} {said}"
+            self._say(said)
         self.status.emit("Live session saved.")
         if self.capture.session_id is not None:
             self.session_saved.emit(self.capture.session_id)

@@ -177,6 +177,7 @@ def test_a_full_disk_stops_live_capture_with_a_message_and_keeps_the_recording(
     # it stops by itself, as if Stop had been pressed
     qtbot.waitUntil(lambda: view.start_button.text().endswith("listening"), timeout=60_000)
     assert view.start_button.isEnabled()
+    assert "disk is full" in view.state.text() and "Saved under Sessions" in view.state.text()
     (track,) = window.store.tracks(view.review.session_id)
     assert track.status == "done" and "disk is full" in track.error
     assert track.duration == pytest.approx(1.0, abs=0.01)
