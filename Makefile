@@ -48,7 +48,7 @@ bench: setup-dev system-deps
 train-default: setup-dev
 	$(BIN)/modlens train --config training/configs/default.yaml --data $(DATA) --out runs/default
 	$(BIN)/modlens export --run runs/default --out models/weights/default \
-		--save-reference benchmarks/reference
+		--save-reference models/weights/default/trainable
 	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --update-card \
 		--json benchmarks/results/classifier.json
 
