@@ -34,6 +34,7 @@ def main(data_dir: str, model_dir: str, first: str, second: str) -> None:
         time.sleep(0.01)
     excerpt = view.review.table.model.excerpts()[1]
     view.review.table.select_excerpt(excerpt.id)
+    view.review.panel.note.setText("kept after a kill")  # typed in the panel, as a moderator does
     view.review.decide("relabel", "threat", "kept after a kill")
 
     def first_done(track_id: int, _stored) -> None:
