@@ -88,9 +88,13 @@ class StoreService:
     def recover(self) -> Recovery:
         """After a crash: close cut-off live captures, fail files that crashed the scan
         CRASH_LIMIT times (never offered again), and list the rest of the unfinished files."""
-        cut_short = self.store.close_interrupted_live()
+        cut_short = self.close_cut_short_live()
         crashed = self.fail_crash_loops()
         return Recovery(tuple(cut_short), tuple(crashed), tuple(self.store.unfinished_tracks()))
+
+    def close_cut_short_live(self) -> list[Track]:
+        """Live captures a crash cut off (their owner is gone): done, with what was heard."""
+        return self.store.close_interrupted_live()
 
     def fail_crash_loops(self) -> list[Track]:
         """Files whose scan took the app down CRASH_LIMIT times: failed, with the reason, so
