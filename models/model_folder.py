@@ -78,7 +78,8 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"category_thresholds names unknown categories {unknown}")
         max_length = _integer(data, "max_length", 128, MIN_LENGTH, MAX_LENGTH)
-        stride = _integer(data, "stride", 32, 0, max_length - 3)
+        # a stride beyond half a window is narrowed when the classifier loads
+        stride = _integer(data, "stride", 32, 0, MAX_LENGTH)
         files = data.get("files")
         if not isinstance(files, dict):
             raise ValueError("it has no files section with the model's checksums")

@@ -121,7 +121,7 @@ TAMPERING = {
         lambda d: d["category_thresholds"].update(spam=0.5),
         "unknown categories",
     ),
-    "negative stride": (lambda d: d.update(stride=-4), "stride must be between 0"),
+    "negative stride": (lambda d: d.update(stride=-4), "stride must be between 0 and 512"),
     "fractional stride": (lambda d: d.update(stride=3.5), "stride must be a whole number"),
     "max_length 1": (lambda d: d.update(max_length=1), "max_length must be between 8 and 512"),
     "max_length huge": (lambda d: d.update(max_length=10**6), "max_length must be between"),
