@@ -128,15 +128,98 @@ def measure_stalls(model: str | None, audio: Path | None) -> dict[str, float]:
         }
 
 
+def chat_log(lines: int) -> str:
+    """A chat log of `lines` messages from a few players, some of them rude."""
+    words = ["gg wp", "nice heal", "you absolute idiot", "push mid", "shit team", "i will kill you"]
+    players = ["ana", "bo", "cy", "dee", "eve"]
+    return "".join(
+        f"[{(i // 60) % 24:02d}:{i % 60:02d}] {players[i % len(players)]}: "
+        f"{words[i % len(words)]} {i}\n"
+        for i in range(lines)
+    )
+
+
+def measure_text_check(model: str | None, lines: int = 10_000) -> dict[str, float]:
+    """The worst event-loop stall while the Text screen checks a long chat log and shows it,
+    then while the table is sorted by a column and searched."""
+    from PySide6.QtWidgets import QApplication
+
+    from client.app import create_app, create_window
+    from tests.client.stall_meter import StallMeter
+
+    app = create_app()
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        settings = folder / "settings.json"
+        settings.write_text(json.dumps({"model_dir": model or ""}), encoding="utf-8")
+        window = create_window(folder / "db.sqlite3", settings)
+        window.show()
+        while window.classifier_service.classifier is None:
+            if window.classifier_service.error:
+                raise SystemExit(f"classifier: {window.classifier_service.error}")
+            app.processEvents()
+            time.sleep(0.002)
+        view = window.text_view
+        window.tabs.setCurrentWidget(view)
+        view.editor.setPlainText(chat_log(lines))
+        app.processEvents()
+        table = view.review.table
+        meter = StallMeter()
+        meter.start()
+        began = time.perf_counter()
+        view.check()
+        while table.model.rowCount() < lines:
+            app.processEvents()
+            time.sleep(0.002)
+        for _ in range(50):  # paint the table and the highlights
+            app.processEvents()
+            time.sleep(0.002)
+        check_s = time.perf_counter() - began
+        check_stall = meter.stop()
+        meter.start()
+        began = time.perf_counter()
+        table.sort_by(3)  # Confidence
+        app.processEvents()
+        sort_s = time.perf_counter() - began
+        table.set_filter(table.category.currentData(), 0.0, search="idiot")
+        app.processEvents()
+        table.set_filter(table.category.currentData(), 0.0, search="")
+        table.sort_by(0)
+        for _ in range(20):
+            app.processEvents()
+            time.sleep(0.002)
+        table_stall = meter.stop()
+        window.queue.shutdown(100)
+        window.store.close()
+        QApplication.processEvents()
+        return {
+            "text_lines": lines,
+            "text_check_s": check_s,
+            "worst_stall_text_check_ms": check_stall * 1000,
+            "sort_s": sort_s,
+            "worst_stall_sort_search_ms": table_stall * 1000,
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="classifier folder (default: the shipped model)")
     parser.add_argument("--audio", type=Path, help="recording to scan (default: espeak speech)")
     parser.add_argument("--runs", type=int, default=3, help="start-up runs (default 3)")
+    parser.add_argument("--text-lines", type=int, default=10_000, help="Text check size")
+    parser.add_argument("--only-text", action="store_true", help="only the Text check")
     parser.add_argument("--child-startup", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_startup:
         child_startup(args.child_startup)
+        return
+    text = measure_text_check(args.model, args.text_lines)
+    print(
+        f"Text check of {text['text_lines']:,} lines: {text['text_check_s']:.2f} s, worst "
+        f"event-loop stall {text['worst_stall_text_check_ms']:.0f} ms (target < 200 ms); "
+        f"sort and search the table: worst stall {text['worst_stall_sort_search_ms']:.0f} ms"
+    )
+    if args.only_text:
         return
     startup = measure_startup(args.runs)
     print(

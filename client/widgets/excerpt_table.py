@@ -268,6 +268,7 @@ class ExcerptFilter(QSortFilterProxyModel):
         self.state = ANY
         self.speaker = ANY
         self.search = ""
+        self._accept_all = True
 
     def set_filter(
         self,
@@ -283,6 +284,9 @@ class ExcerptFilter(QSortFilterProxyModel):
             self.state = state
             self.speaker = speaker
             self.search = search.strip().casefold()
+            self._accept_all = (
+                category == ALL and min_confidence <= 0 and not (state or speaker or self.search)
+            )
 
         self.refilter(apply)
 
@@ -300,6 +304,8 @@ class ExcerptFilter(QSortFilterProxyModel):
         self.sourceModel().sort(column, order)
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
+        if self._accept_all:
+            return True
         model: ExcerptModel = self.sourceModel()
         excerpt = model.excerpt_at(row)
         if self.speaker and (excerpt.speaker or "") != self.speaker:
@@ -341,6 +347,8 @@ class ExcerptTable(QWidget):
         self.proxy = ExcerptFilter(self)
         self.proxy.setSourceModel(self.model)
         self._current_id: int | None = None
+        self._counts: dict[str, int] = {}
+        self._progress = (0, 0)
 
         self.category = self._combo("Show category")
         self.state = self._combo("Review state")
@@ -452,16 +460,16 @@ class ExcerptTable(QWidget):
         self.model.set_excerpts(excerpts, decisions)
         self._fill_speakers()
         self.show_cue("")
-        self._update_counts()
+        self._recount()
 
     def append(self, excerpts: list[StoredExcerpt]) -> None:
         self.model.append(excerpts)
         self._fill_speakers()
-        self._update_counts()
+        self._recount()
 
     def set_decisions(self, decisions: dict[int, Decision]) -> None:
         self.proxy.refilter(lambda: self.model.set_decisions(decisions))
-        self._update_counts()
+        self._recount()
         self._sync_current()
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
@@ -470,23 +478,27 @@ class ExcerptTable(QWidget):
 
     def flagged_counts(self) -> dict[str, int]:
         """Flagged excerpts per category (the moderator's label where decided)."""
+        return dict(self._counts)
+
+    def review_progress(self) -> tuple[int, int]:
+        """(reviewed, to review): excerpts the model flagged or the moderator decided on."""
+        return self._progress
+
+    def _recount(self) -> None:
+        """Count once per change of excerpts or decisions; long logs have 10,000 rows."""
         counts: dict[str, int] = {}
+        reviewed = total = 0
         for excerpt in self.model.excerpts():
             decision = self.model.decision_for(excerpt.id)
             if is_flagged(excerpt, decision):
                 label = effective_label(excerpt, decision)
                 counts[label] = counts.get(label, 0) + 1
-        return counts
-
-    def review_progress(self) -> tuple[int, int]:
-        """(reviewed, to review): excerpts the model flagged or the moderator decided on."""
-        reviewed = total = 0
-        for excerpt in self.model.excerpts():
-            decided = self.model.decision_for(excerpt.id) is not None
-            if decided or model_flagged(excerpt):
+            if decision is not None or model_flagged(excerpt):
                 total += 1
-                reviewed += decided
-        return reviewed, total
+                reviewed += decision is not None
+        self._counts = counts
+        self._progress = (reviewed, total)
+        self._update_counts()
 
     def current_excerpt(self) -> StoredExcerpt | None:
         index = self.view.currentIndex()
@@ -644,7 +656,7 @@ class ExcerptTable(QWidget):
         self._sync_current()
 
     def _update_counts(self) -> None:
-        counts = self.flagged_counts()
+        counts = self._counts
         total = sum(counts.values())
         parts = [f"{label_name(k)} {v}" for k, v in sorted(counts.items())]
         shown = self.proxy.rowCount()

@@ -211,7 +211,7 @@ class ReviewPane(QWidget):
             self._notes[excerpt.id] = text
             self._warn("Note not saved", str(exc))
             return False
-        self.table.model.set_decisions(self.store.current_decisions(self.session_id))
+        self._reload_decisions()
         self.decisions_changed.emit()
         return True
 

@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFontMetrics,
@@ -46,6 +46,7 @@ from client.widgets.review_pane import ReviewPane
 from client.workers import run_task
 from models.taxonomy import Taxonomy
 
+STEP_MS = 10  # between the steps of showing a check's results
 CHAT_FILTER = "Chat logs and text (*.txt *.log *.csv *.tsv *.json *.jsonl *.ndjson);;All files (*)"
 
 
@@ -61,11 +62,30 @@ class SpanHighlighter(QSyntaxHighlighter):
         self._spans: list[tuple[int, int, str]] = []  # start, end, colour; sorted, disjoint
         self._ends: list[int] = []
         self._formats: dict[str, QTextCharFormat] = {}
+        self._revision: int | None = None  # the document's revision when spans were last set
 
     def set_spans(self, spans: list[tuple[int, int, str]]) -> None:
+        old = self._spans
         self._spans = sorted(spans)
         self._ends = [end for _, end, _ in self._spans]
-        self.rehighlight()
+        document = self.document()
+        changed = set(old).symmetric_difference(self._spans)
+        # Qt highlights edited blocks itself, so the formats match the old spans unless the
+        # text changed since they were set while they were not empty: then redo every block.
+        # Otherwise only the blocks a changed span touches (one decision: one block).
+        edited = document.revision() != self._revision
+        if (old and edited) or len(changed) > document.blockCount() // 2:
+            self.rehighlight()
+        else:
+            done: set[int] = set()
+            for start, end, _ in changed:
+                block = document.findBlock(start)
+                while block.isValid() and block.position() < end:
+                    if block.blockNumber() not in done:
+                        done.add(block.blockNumber())
+                        self.rehighlightBlock(block)
+                    block = block.next()
+        self._revision = document.revision()  # highlighting counts as a revision too
 
     def _format(self, colour: str) -> QTextCharFormat:
         if colour not in self._formats:
@@ -349,11 +369,24 @@ class TextView(QWidget):
             self._say("The text changed while it was being checked; press Check again.")
         session_id = stored[0].session_id
         self.review.load_session(session_id, stored)
+        # the highlights, then the first flagged row, each in a later turn of the event loop
+        # (after a timer, so input and painting get in between): on a 10,000-line log the
+        # window would otherwise stall for the three together
+        QTimer.singleShot(STEP_MS, lambda: self._show_checked(session_id, len(stored)))
+
+    def _show_checked(self, session_id: int, count: int) -> None:
+        if self.review.session_id != session_id:
+            return  # cleared or replaced meanwhile
         self._show_results()
         flagged = sum(self.review.table.flagged_counts().values())
-        self._say(f"Checked {len(stored)} messages: {flagged} flagged.")
-        self.review.table.next_flagged()
+        self._say(f"Checked {count} messages: {flagged} flagged.")
+        QTimer.singleShot(STEP_MS, lambda: self._select_first_flagged(session_id))
         self.session_created.emit(session_id)
+
+    def _select_first_flagged(self, session_id: int) -> None:
+        table = self.review.table
+        if self.review.session_id == session_id and table.current_excerpt() is None:
+            table.next_flagged()
 
     def _failed(self, message: str) -> None:
         self._checking = False

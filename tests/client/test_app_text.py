@@ -32,6 +32,9 @@ def check(qtbot, window, text: str):
     view.editor.setPlainText(text)
     qtbot.mouseClick(view.check_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.review.table.model.rowCount() > 0, timeout=30_000)
+    # the highlights come in the next turn of the event loop, then the first flagged row
+    qtbot.waitUntil(lambda: view.message.text().startswith("Checked"), timeout=5_000)
+    qtbot.wait(1)
     return view
 
 
@@ -125,3 +128,36 @@ def test_the_shipped_model_highlights_the_insult_and_the_threat(qtbot, open_wind
     assert "insult" in tags and "threat" in tags
     window.resize(1280, 800)
     screenshot(window, "text")
+
+
+def test_a_decision_updates_the_highlights_in_place(qtbot, open_window, tiny_model_dir):
+    window = open_window(model_dir=str(tiny_model_dir), thresholds={"toxic": 0.0})
+    view = check(qtbot, window, CHAT)
+    table, review = view.review.table, view.review
+    excerpts = {e.text: e for e in table.model.excerpts()}
+    heal, threat = excerpts["thanks for the heal"], excerpts["i will find you and kill you"]
+    table.select_excerpt(heal.id)
+    review.decide("dismiss", "", "")
+    assert highlight_at(view.editor, heal.start) is None
+    assert len(view.editor.tags()) == 4
+    table.select_excerpt(threat.id)
+    review.decide("relabel", "threat", "")
+    assert highlight_at(view.editor, threat.start) == (
+        threat.end - threat.start,
+        tint(window.taxonomy.colour("threat"), 0.45).name(),
+    )
+    for excerpt in excerpts.values():
+        if excerpt.id not in (heal.id, threat.id):
+            assert highlight_at(view.editor, excerpt.start) == (
+                excerpt.end - excerpt.start,
+                tint(window.taxonomy.colour(excerpt.label), 0.45).name(),
+            )
+    # an edit, then a new check of the longer text: every message highlighted where it now is
+    view.editor.setPlainText("[20:00] zed: first\n" + CHAT)
+    assert view.editor.tags() == []
+    view = check(qtbot, window, view.editor.toPlainText())
+    for excerpt in view.review.table.model.excerpts():
+        assert highlight_at(view.editor, excerpt.start) == (
+            excerpt.end - excerpt.start,
+            tint(window.taxonomy.colour(excerpt.label), 0.45).name(),
+        )
