@@ -31,12 +31,17 @@ SHORTCUTS = """<table cellspacing=4>
 <tr><td><b>P</b> / <b>K</b></td><td>previous flagged excerpt</td></tr>
 <tr><td><b>C</b></td><td>confirm the model's category</td></tr>
 <tr><td><b>F</b> / <b>X</b></td><td>dismiss as a false positive</td></tr>
-<tr><td><b>R</b></td><td>relabel to the category chosen beside Relabel</td></tr>
+<tr><td><b>R</b></td><td>relabel to the category chosen beside Relabel (or flag what the
+model missed)</td></tr>
+<tr><td><b>Enter</b> in the note</td><td>keep the note with its excerpt (saved at once when it
+is decided)</td></tr>
+<tr><td><b>Ctrl+F</b></td><td>search the excerpts by text or player</td></tr>
 <tr><td><b>Space</b> / <b>Enter</b></td><td>play the excerpt (Sessions)</td></tr>
 <tr><td><b>Ctrl+Z</b></td><td>undo the last decision in this session</td></tr>
 <tr><td><b>Ctrl+Enter</b></td><td>check the text (Text)</td></tr>
 <tr><td><b>Ctrl+1/2/3</b></td><td>Live, Sessions, Text</td></tr>
-</table><p>Single keys work while the excerpt table has the focus.</p>"""
+</table><p>Single keys work while the excerpt table has the focus. After a decision the
+review moves on to the next unreviewed flagged excerpt.</p>"""
 
 
 class MainWindow(QMainWindow):

@@ -60,9 +60,6 @@ __all__ = [
     "ExcerptFilter",
     "ExcerptModel",
     "ExcerptTable",
-    "effective_label",
-    "format_time",
-    "is_flagged",
     "tint",
 ]
 
@@ -452,6 +449,9 @@ class ExcerptTable(QWidget):
                 shortcut = QShortcut(QKeySequence(key), self.view)
                 shortcut.setContext(context)
                 shortcut.activated.connect(slot)
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.setContext(context)
+        find.activated.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
         self._update_counts()
 
     # --- content ----------------------------------------------------------------------------
@@ -672,6 +672,7 @@ class ExcerptTable(QWidget):
         if excerpt_id == self._current_id:
             return
         self._current_id = excerpt_id
+        self.show_cue("")  # a cue is about where the review was
         self.current_changed.emit(excerpt)
 
     def _on_activated(self, index: QModelIndex) -> None:

@@ -105,6 +105,12 @@ def test_every_column_sorts_by_a_click_on_its_header(qtbot, review):
     # ties keep time order: sorted by speaker, each player's lines stay in time order
     table.sort_by(1)
     assert column(table, TEXT)[:3] == ["gg wp", "you absolute idiot", "shit team"]
+    # the excerpt under review stays under review whatever the order
+    assert table.select_excerpt(by_text(table, "i will kill you").id)
+    for number in (CONFIDENCE, TEXT, 0):
+        table.sort_by(number, Qt.SortOrder.DescendingOrder)
+        assert table.current_excerpt().text == "i will kill you"
+        assert pane.panel.excerpt().text == "i will kill you"
 
 
 def test_the_confidence_is_that_of_the_label_on_screen(review):
@@ -154,8 +160,10 @@ def test_filters_by_review_state_speaker_and_search(qtbot, review):
     table.speaker.setCurrentIndex(2)
     assert column(table, TEXT) == ["nice heal", "i will kill you", "Trash noob"]
     table.speaker.setCurrentIndex(0)
-    # search text or player, typed into the search field, case-insensitive
-    table.search.setFocus()
+    # search text or player, typed into the search field (Ctrl+F), case-insensitive
+    table.view.setFocus()
+    qtbot.keyClick(table.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert table.search.hasFocus()
     qtbot.keyClicks(table.search, "TRASH")
     qtbot.waitUntil(lambda: column(table, TEXT) == ["Trash noob"], timeout=2000)
     table.search.clear()
