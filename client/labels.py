@@ -68,13 +68,16 @@ def shown_probability(excerpt: StoredExcerpt, decision: Decision | None) -> floa
 
 
 def review_state(excerpt: StoredExcerpt, decision: Decision | None) -> ReviewState:
+    """Where the excerpt stands: the store's "missed" action, or a relabel of an excerpt the
+    model passed (decisions made before that action existed), is MISSED; a clean line kept
+    clean is CONFIRMED, a flagged one made clean DISMISSED."""
     if decision is None:
         return ReviewState.UNREVIEWED
-    if decision.action == "dismiss" or decision.label == NON_TOXIC:
-        return ReviewState.DISMISSED
-    if not model_flagged(excerpt):
+    if decision.label == NON_TOXIC:
+        return ReviewState.DISMISSED if model_flagged(excerpt) else ReviewState.CONFIRMED
+    if decision.action == "missed" or not model_flagged(excerpt):
         return ReviewState.MISSED  # flagged by the moderator where the model saw nothing
-    if decision.action == "confirm" or decision.label == excerpt.label:
+    if decision.label == excerpt.label:
         return ReviewState.CONFIRMED
     return ReviewState.RELABELED
 

@@ -35,7 +35,12 @@ from client.labels import (
 from client.store import Decision, StoredExcerpt
 from models.taxonomy import Taxonomy
 
-ACTION_NAMES = {"confirm": "confirmed", "dismiss": "false positive", "relabel": "relabeled"}
+ACTION_NAMES = {
+    "confirm": "confirmed",
+    "dismiss": "false positive",
+    "relabel": "relabeled",
+    "missed": "missed by the model, flagged",
+}
 NO_EXCERPT = "Select an excerpt to review it."
 
 

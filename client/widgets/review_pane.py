@@ -108,6 +108,8 @@ class ReviewPane(QWidget):
         excerpt = self.panel.excerpt() or self.table.current_excerpt()
         if excerpt is None:
             return
+        if action == "relabel" and not model_flagged(excerpt):
+            action = "missed"  # flagging what the model passed is its own kind of decision
         try:
             self.store.decide(excerpt.id, action, label or None, note, self.moderator())
         except (ModlensError, ValueError, OSError) as exc:

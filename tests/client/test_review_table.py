@@ -138,11 +138,12 @@ def test_filters_by_review_state_speaker_and_search(qtbot, review):
     store.decide(by_text(table, "you absolute idiot").id, "confirm")
     store.decide(by_text(table, "shit team").id, "dismiss")
     store.decide(by_text(table, "i will kill you").id, "relabel", "insult")
-    store.decide(by_text(table, "nice heal").id, "relabel", "threat")  # the model missed it
+    store.decide(by_text(table, "nice heal").id, "missed", "threat")  # the model passed it
+    store.decide(by_text(table, "gg wp").id, "confirm")  # clean, and the moderator agrees
     pane.load_session(pane.session_id)
     expected = {
-        ReviewState.UNREVIEWED: ["gg wp", "Trash noob"],
-        ReviewState.CONFIRMED: ["you absolute idiot"],
+        ReviewState.UNREVIEWED: ["Trash noob"],
+        ReviewState.CONFIRMED: ["gg wp", "you absolute idiot"],
         ReviewState.DISMISSED: ["shit team"],
         ReviewState.RELABELED: ["i will kill you"],
         ReviewState.MISSED: ["nice heal"],
@@ -199,6 +200,9 @@ def test_the_counter_and_the_end_of_flagged_cue(qtbot, review):
     pane.panel.relabel_to.setCurrentIndex(pane.panel.relabel_to.findData("insult"))
     qtbot.keyClick(table.view, Qt.Key.Key_R)
     assert table.progress.text() == "Reviewed 2 of 5"
+    decision = window.store.current_decisions(pane.session_id)[by_text(table, "gg wp").id]
+    assert (decision.action, decision.label) == ("missed", "insult")
+    assert cells(table, 4)["gg wp"] == ("missed by the model → insult",)
     # deciding the last unreviewed ones says all are reviewed
     for text in ("you absolute idiot", "i will kill you", "shit team", "Trash noob"):
         if table.model.decision_for(by_text(table, text).id) is None:
