@@ -113,9 +113,18 @@ class ExcerptModel(QAbstractTableModel):
             self.sort(self.sort_column, self.sort_order)
 
     def set_decisions(self, decisions: dict[int, Decision]) -> None:
-        self._decisions = dict(decisions)
-        if self._rows:
+        """Take the current decisions; only the rows whose decision changed are redrawn and
+        filtered again (one decision on a 10,000-line log: one row)."""
+        old, self._decisions = self._decisions, dict(decisions)
+        changed = {i for i in old.keys() | self._decisions.keys() if old.get(i) != decisions.get(i)}
+        if not changed or not self._rows:
+            return
+        if len(changed) > 100:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, TEXT))
+            return
+        for row, excerpt in enumerate(self._rows):
+            if excerpt.id in changed:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, TEXT))
 
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.beginResetModel()
@@ -468,7 +477,7 @@ class ExcerptTable(QWidget):
         self._recount()
 
     def set_decisions(self, decisions: dict[int, Decision]) -> None:
-        self.proxy.refilter(lambda: self.model.set_decisions(decisions))
+        self.model.set_decisions(decisions)  # the proxy filters the changed rows again
         self._recount()
         self._sync_current()
 
