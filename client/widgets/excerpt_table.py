@@ -564,7 +564,12 @@ class ExcerptTable(QWidget):
         self._apply_filter()
 
     def sort_by(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.view.sortByColumn(column, order)
+        """Sort as a click on the column's header does (QTableView.sortByColumn sorts twice)."""
+        header = self.view.horizontalHeader()
+        if (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (column, order):
+            self.proxy.sort(column, order)
+        else:
+            header.setSortIndicator(column, order)  # the view sorts on the indicator's change
 
     # --- navigation -------------------------------------------------------------------------
 
