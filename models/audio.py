@@ -35,6 +35,8 @@ class AudioInfo:
     channels: int
     sample_rate: int
     codec: str
+    stream: int = 0  # which audio stream of the file (0: the first)
+    streams: tuple[str, ...] = ()  # every audio stream's title ("" when it has none)
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,15 @@ def _reason(exc: BaseException) -> str:
     return text.split(":")[-1].strip() if ":" in text else text
 
 
-def probe(path: str | os.PathLike[str]) -> AudioInfo:
-    """Duration, channel count and codec of a file's first audio track, without decoding it."""
+def probe(path: str | os.PathLike[str], stream: int = 0) -> AudioInfo:
+    """Duration, channel count and codec of one audio stream of a file (the first by default),
+    and the titles of all its audio streams, without decoding it."""
     path = Path(path)
     container = _open(path)
     try:
-        stream = container.streams.audio[0]
+        titles = tuple(_title(s) for s in container.streams.audio)
+        stream_index = stream
+        stream = _audio_stream(container, path, stream)
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
@@ -99,9 +104,25 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
             channels=int(context.channels or 1),
             sample_rate=int(context.sample_rate or 0),
             codec=context.name,
+            stream=stream_index,
+            streams=titles,
         )
     finally:
         container.close()
+
+
+def _title(stream) -> str:
+    """A stream's title (recorders write the player's or the device's name there), or ""."""
+    metadata = getattr(stream, "metadata", None) or {}
+    return str(metadata.get("title") or metadata.get("TITLE") or "").strip()
+
+
+def _audio_stream(container, path: Path, stream: int):
+    audio = container.streams.audio
+    if not 0 <= stream < len(audio):
+        container.close()
+        raise AudioError(f"{path.name} has no audio stream {stream + 1}.")
+    return audio[stream]
 
 
 def _wav_header_seconds(path: Path) -> float | None:
@@ -119,15 +140,16 @@ def _wav_header_seconds(path: Path) -> float | None:
     return frames / rate
 
 
-def _decoded_blocks(path: Path, mono: bool) -> Iterator[np.ndarray]:
-    """Blocks of shape (channels, samples) at SAMPLE_RATE; one mixed channel when mono."""
+def _decoded_blocks(path: Path, mono: bool, stream: int = 0) -> Iterator[np.ndarray]:
+    """Blocks of shape (channels, samples) at SAMPLE_RATE of one audio stream; one mixed
+    channel when mono."""
     import av
 
     container = _open(path)
     resampler = None
     decoded_any = False
     try:
-        stream = container.streams.audio[0]
+        stream = _audio_stream(container, path, stream)
         stream.thread_type = "AUTO"
         try:
             for packet in container.demux(stream):
@@ -172,10 +194,12 @@ def read_chunks(
     path: str | os.PathLike[str],
     channel: int | None = None,
     chunk_seconds: float = 300.0,
+    stream: int = 0,
 ) -> Iterator[Chunk]:
     """Chunks of about chunk_seconds of mono audio, cut at the quietest 20 ms near each end.
 
-    channel=None mixes all channels down; an int takes that channel alone.
+    channel=None mixes all channels down; an int takes that channel alone. stream picks the
+    audio stream of a file that has several (a recorder's one stream per player).
     """
     path = Path(path)
     target = int(chunk_seconds * SAMPLE_RATE)
@@ -183,7 +207,7 @@ def read_chunks(
     pending: list[np.ndarray] = []
     pending_len = 0
     offset = 0  # samples already yielded
-    blocks = _decoded_blocks(path, mono=channel is None)
+    blocks = _decoded_blocks(path, mono=channel is None, stream=stream)
     for block in blocks:
         if channel is not None:
             if channel >= block.shape[0]:
@@ -214,25 +238,27 @@ def _quiet_cut(audio: np.ndarray, lo: int, hi: int) -> int:
     return lo + int(np.argmin(energy)) * _CUT_FRAME + _CUT_FRAME // 2
 
 
-def read_audio(path: str | os.PathLike[str], channel: int | None = None) -> np.ndarray:
+def read_audio(
+    path: str | os.PathLike[str], channel: int | None = None, stream: int = 0
+) -> np.ndarray:
     """The whole file as one array; for short clips (tests, previews), not for sessions."""
-    return np.concatenate([c.samples for c in read_chunks(path, channel)])
+    return np.concatenate([c.samples for c in read_chunks(path, channel, stream=stream)])
 
 
-def distinct_channels(path: str | os.PathLike[str]) -> int:
+def distinct_channels(path: str | os.PathLike[str], stream: int = 0) -> int:
     """How many channels carry different audio: 1 when a stereo file is the same mix twice.
 
     Looks at the first minute only. Files with more than two channels count every channel,
     since surround mixes are not how voice sessions are recorded.
     """
-    info = probe(path)
+    info = probe(path, stream)
     if info.channels <= 1:
         return 1
     if info.channels > 2:
         return info.channels
     taken: list[np.ndarray] = []
     total = 0
-    for block in _decoded_blocks(Path(path), mono=False):
+    for block in _decoded_blocks(Path(path), mono=False, stream=stream):
         taken.append(block)
         total += block.shape[1]
         if total >= _PROBE_S * SAMPLE_RATE:

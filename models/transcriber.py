@@ -3,18 +3,30 @@ timestamps, and a gaming vocabulary hint so "noob", "gg" and "uninstall" come ou
 
 Segments are yielded lazily, chunk by chunk, so a caller can show progress and stop early and
 a long recording is never decoded whole.
+
+What a moderator must be able to trust, and how it is kept:
+
+- The same audio gives the same words: decoding never samples (temperature 0 only, no
+  fallback to random temperatures), and every retry is a fixed, greedy-or-beam setting.
+- No speech is lost silently: the Silero VAD's speech stretches are compared with the words
+  transcribed in them; a stretch of UNTRANSCRIBED_S or more without words is decoded again on
+  its own (a beam of 5, no vocabulary hint), and what is still empty is reported as
+  untranscribed speech with its times (ChunkReport.untranscribed).
+- Hallucinations are held back: a phrase repeated REPEAT_TIMES or more times in a row is cut
+  to one (and reported as a loop), and words that fall outside any speech stretch are dropped.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from models.audio import Chunk, read_chunks
+from models.audio import SAMPLE_RATE, Chunk, read_chunks
 from models.limits import check_beam_size, check_threads
 from models.model_folder import ModelError
 from models.whisper_models import resolve_whisper
@@ -40,6 +52,22 @@ DEFAULT_VOCABULARY: tuple[str, ...] = (
     "carry",
 )
 
+# speech stretches without words at least this long are retried, then reported
+UNTRANSCRIBED_S = 3.0
+# a word covers this much around itself (Whisper's word times are tight, speech pads are not)
+WORD_REACH_S = 0.6
+RETRY_BEAM = 5
+# a phrase of 1..REPEAT_MAX_WORDS words said REPEAT_TIMES times in a row is a decoding loop
+REPEAT_TIMES = 3
+REPEAT_MAX_WORDS = 8
+# ... and covers at least this many words: "go go go" or "kill yourself" said three times is
+# what a player said, not a loop
+REPEAT_MIN_WORDS = 8
+# the VAD settings (measured on espeak sessions and game chat: see benchmarks/bench_speech.py)
+VAD_PARAMETERS: dict[str, float | int] = {"min_silence_duration_ms": 700, "speech_pad_ms": 300}
+# a second language this likely in a chunk marks the track as code-switched
+MIXED_LANGUAGE_P = 0.2
+
 
 @dataclass(frozen=True)
 class Word:
@@ -55,6 +83,45 @@ class Segment:
     start: float
     end: float
     words: tuple[Word, ...]
+    retried: bool = False  # came from a second decoding of a stretch the first one left empty
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A span of time in a track, in seconds from its start."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A phrase Whisper repeated in a loop; kept once, the repeats dropped."""
+
+    start: float
+    end: float
+    phrase: str
+    times: int
+
+
+@dataclass(frozen=True)
+class ChunkReport:
+    """What one chunk's transcription covered, beside its segments."""
+
+    start: float
+    end: float
+    speech: tuple[Stretch, ...] = ()  # where the VAD heard speech
+    untranscribed: tuple[Stretch, ...] = ()  # speech without words, even after a retry
+    retried: tuple[Stretch, ...] = ()  # stretches decoded a second time
+    loops: tuple[Loop, ...] = ()
+    dropped_words: int = 0  # words outside every speech stretch (text over silence)
+    language: str | None = None
+    language_probability: float = 0.0
+    languages: tuple[tuple[str, float], ...] = field(default_factory=tuple)  # likely ones
 
 
 def default_threads() -> int:
@@ -72,6 +139,80 @@ def hotwords(vocabulary: Iterable[str] = ()) -> str:
     return ", ".join(words)
 
 
+_KEY = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _key(word: Word) -> str:
+    return _KEY.sub("", word.text.lower())
+
+
+def collapse_loops(words: Sequence[Word]) -> tuple[tuple[Word, ...], tuple[Loop, ...]]:
+    """Words with every phrase repeated REPEAT_TIMES or more times in a row kept once.
+
+    Phrases are compared without case or punctuation; a loop covers at least REPEAT_MIN_WORDS
+    words; the longest loop at a place wins.
+    """
+    keys = [_key(w) for w in words]
+    kept: list[Word] = []
+    loops: list[Loop] = []
+    i = 0
+    while i < len(words):
+        best_n, best_times = 0, 1
+        for n in range(1, REPEAT_MAX_WORDS + 1):
+            phrase = keys[i : i + n]
+            if len(phrase) < n or not any(phrase):
+                break
+            times = 1
+            while keys[i + times * n : i + (times + 1) * n] == phrase:
+                times += 1
+            if (
+                times >= REPEAT_TIMES
+                and times * n >= REPEAT_MIN_WORDS
+                and times * n > best_times * best_n
+            ):
+                best_n, best_times = n, times
+        if best_n:
+            first = words[i : i + best_n]
+            kept.extend(first)
+            last = words[i + best_times * best_n - 1]
+            text = "".join(w.text for w in first).strip()
+            loops.append(Loop(first[0].start, last.end, text, best_times))
+            i += best_times * best_n
+        else:
+            kept.append(words[i])
+            i += 1
+    return tuple(kept), tuple(loops)
+
+
+def uncovered(
+    speech: Sequence[Stretch], words: Iterable[Word], minimum: float = UNTRANSCRIBED_S
+) -> list[Stretch]:
+    """Parts of the speech stretches at least minimum seconds long that no word reaches."""
+    reach = sorted((w.start - WORD_REACH_S, w.end + WORD_REACH_S) for w in words)
+    out: list[Stretch] = []
+    for stretch in speech:
+        at = stretch.start
+        for lo, hi in reach:
+            if hi <= at or lo >= stretch.end:
+                continue
+            if lo - at >= minimum:
+                out.append(Stretch(round(at, 3), round(lo, 3)))
+            at = max(at, hi)
+        if stretch.end - at >= minimum:
+            out.append(Stretch(round(at, 3), round(stretch.end, 3)))
+    return out
+
+
+def _merge(stretches: Iterable[Stretch]) -> list[Stretch]:
+    merged: list[Stretch] = []
+    for s in sorted(stretches, key=lambda s: s.start):
+        if merged and s.start <= merged[-1].end:
+            merged[-1] = Stretch(merged[-1].start, max(merged[-1].end, s.end))
+        else:
+            merged.append(s)
+    return merged
+
+
 class Transcriber:
     """A loaded Whisper model with the options modlens uses."""
 
@@ -83,6 +224,7 @@ class Transcriber:
         threads: int | None = None,
         beam_size: int = 1,
         vad: bool = True,
+        retry: bool = True,
     ) -> None:
         threads = check_threads(threads)
         beam_size = check_beam_size(beam_size)
@@ -100,15 +242,41 @@ class Transcriber:
             )
         except Exception as exc:  # CTranslate2 raises RuntimeError for a damaged model.bin
             raise ModelError(f"Whisper model {self.path} cannot be loaded: {exc}") from exc
-        english_only = not self._model.model.is_multilingual
-        if english_only and language not in (None, "en"):
-            raise ValueError(f"{self.name} understands English only, not {language!r}.")
-        self.language = "en" if english_only else language
+        self.multilingual = bool(self._model.model.is_multilingual)
+        self.language: str | None = None
+        self.set_language(language)
         self.hotwords = hotwords(vocabulary)
         # greedy decoding: measured ~25% faster than a beam of 5 with base on 2 cores, and the
         # same words on our test speech; a studio with time to spare can raise it
         self.beam_size = beam_size
         self.vad = vad
+        self.retry = retry
+
+    def set_language(self, language: str | None) -> None:
+        """The language to transcribe in (None: detect it per chunk); ValueError for one this
+        model does not know."""
+        if not self.multilingual and language not in (None, "en"):
+            raise ValueError(f"{self.name} understands English only, not {language!r}.")
+        if language is not None and language not in self._model.supported_languages:
+            raise ValueError(f"Whisper does not know the language {language!r}.")
+        self.language = "en" if not self.multilingual else language
+
+    def _decode(self, audio: np.ndarray, beam_size: int, hint: bool) -> tuple[list, object]:
+        segments, info = self._model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=beam_size,
+            # never sample: the same audio gives the same words every time
+            temperature=0.0,
+            vad_filter=False,
+            word_timestamps=True,
+            # hotwords, not initial_prompt: on minute-long sessions a prompt listing game words
+            # made tiny.en skip most of the speech and misplace word times (measured)
+            hotwords=(self.hotwords or None) if hint else None,
+            # each window stands alone: a hallucination does not carry into the next one
+            condition_on_previous_text=False,
+        )
+        return list(segments), info
 
     def transcribe(
         self, audio: np.ndarray, offset: float = 0.0, vad: bool | None = None
@@ -117,48 +285,177 @@ class Transcriber:
 
         vad=False skips voice activity detection, for audio already cut at pauses (live).
         """
+        yield from self.transcribe_chunk(audio, offset, vad)
+
+    def speech(self, audio: np.ndarray) -> list[Stretch]:
+        """Where the Silero VAD hears speech, in seconds from the start of audio."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        found = get_speech_timestamps(audio, VadOptions(**VAD_PARAMETERS))
+        return [Stretch(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in found]
+
+    def transcribe_chunk(
+        self,
+        audio: np.ndarray,
+        offset: float = 0.0,
+        vad: bool | None = None,
+        on_report: Callable[[ChunkReport], None] | None = None,
+    ) -> Iterator[Segment]:
+        """Segments of one chunk in time order; on_report gets its coverage at the end."""
+        length = audio.shape[0] / SAMPLE_RATE
         if audio.size == 0:
+            if on_report:
+                on_report(ChunkReport(offset, offset))
             return
-        segments, _ = self._model.transcribe(
-            audio,
-            language=self.language,
-            beam_size=self.beam_size,
-            vad_filter=self.vad if vad is None else vad,
-            vad_parameters={"min_silence_duration_ms": 700, "speech_pad_ms": 300},
-            word_timestamps=True,
-            # hotwords, not initial_prompt: on minute-long sessions a prompt listing game words
-            # made tiny.en skip most of the speech and misplace word times (measured)
-            hotwords=self.hotwords or None,
-            # each chunk stands alone: a hallucination does not carry into the next window
-            condition_on_previous_text=False,
-        )
+        use_vad = self.vad if vad is None else vad
+        speech = self.speech(audio) if use_vad else [Stretch(0.0, length)]
+        if not speech:
+            if on_report:
+                on_report(ChunkReport(offset, offset + length))
+            return
+        # the speech alone, joined; times are mapped back to the chunk afterwards
+        pieces = [audio[int(s.start * SAMPLE_RATE) : int(s.end * SAMPLE_RATE)] for s in speech]
+        joined = np.concatenate(pieces) if use_vad else audio
+        raw, info = self._decode(joined, self.beam_size, hint=True)
+        segments, loops, dropped = self._segments(raw, speech if use_vad else None, 0.0)
+        retried: list[Stretch] = []
+        if use_vad and self.retry:
+            for gap in uncovered(speech, (w for s in segments for w in s.words)):
+                retried.append(gap)
+                clip = audio[int(gap.start * SAMPLE_RATE) : int(gap.end * SAMPLE_RATE)]
+                again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
+                more, more_loops, _ = self._segments(again, None, gap.start, retried=True)
+                segments.extend(more)
+                loops.extend(more_loops)
+        segments.sort(key=lambda s: (s.start, s.end))
+        missing = uncovered(speech, (w for s in segments for w in s.words)) if use_vad else []
         for segment in segments:
-            words = tuple(
-                Word(
-                    w.word,
-                    round(float(w.start) + offset, 3),
-                    round(float(w.end) + offset, 3),
-                    float(w.probability),
-                )
-                for w in segment.words or ()
-                if w.word.strip()
+            yield _shifted(segment, offset)
+        if on_report:
+            probs = tuple(
+                (lang, round(float(p), 3))
+                for lang, p in (getattr(info, "all_language_probs", None) or ())[:3]
+                if p >= MIXED_LANGUAGE_P
             )
-            text = segment.text.strip()
-            if not text:
-                continue
-            yield Segment(
-                text=text,
-                start=round(float(segment.start) + offset, 3),
-                end=round(float(segment.end) + offset, 3),
-                words=words,
+            on_report(
+                ChunkReport(
+                    start=offset,
+                    end=round(offset + length, 3),
+                    speech=tuple(_moved(s, offset) for s in speech),
+                    untranscribed=tuple(_moved(s, offset) for s in _merge(missing)),
+                    retried=tuple(_moved(s, offset) for s in retried),
+                    loops=tuple(
+                        Loop(
+                            round(x.start + offset, 3), round(x.end + offset, 3), x.phrase, x.times
+                        )
+                        for x in loops
+                    ),
+                    dropped_words=dropped,
+                    language=getattr(info, "language", None) or self.language,
+                    language_probability=float(getattr(info, "language_probability", 0.0) or 0),
+                    languages=probs,
+                )
             )
 
-    def transcribe_chunks(self, chunks: Iterable[Chunk]) -> Iterator[Segment]:
+    def _segments(
+        self,
+        raw: list,
+        speech: Sequence[Stretch] | None,
+        shift: float,
+        retried: bool = False,
+    ) -> tuple[list[Segment], list[Loop], int]:
+        """faster-whisper segments as ours: times in the chunk (mapped back from the joined
+        speech when speech is given), loops collapsed, words over silence dropped."""
+        mapping = _SpeechMap(speech) if speech else None
+        out: list[Segment] = []
+        loops: list[Loop] = []
+        dropped = 0
+        for segment in raw:
+            words = []
+            for w in segment.words or ():
+                if not w.word.strip():
+                    continue
+                start, end = float(w.start), float(w.end)
+                if mapping is not None:
+                    start, end = mapping.chunk_times(start, end)
+                words.append(
+                    Word(
+                        w.word, round(start + shift, 3), round(end + shift, 3), float(w.probability)
+                    )
+                )
+            words, found = collapse_loops(words)
+            loops.extend(found)
+            if words:
+                text = "".join(w.text for w in words).strip()
+                start, end = words[0].start, words[-1].end
+            else:
+                text = segment.text.strip()
+                start, end = float(segment.start), float(segment.end)
+                if mapping is not None:
+                    start, end = mapping.chunk_times(start, end)
+                start, end = round(start + shift, 3), round(end + shift, 3)
+            if not text:
+                continue
+            out.append(Segment(text, start, end, tuple(words), retried))
+        return out, loops, dropped
+
+    def transcribe_chunks(
+        self,
+        chunks: Iterable[Chunk],
+        on_report: Callable[[ChunkReport], None] | None = None,
+    ) -> Iterator[Segment]:
         for chunk in chunks:
-            yield from self.transcribe(chunk.samples, offset=chunk.start)
+            yield from self.transcribe_chunk(chunk.samples, chunk.start, on_report=on_report)
 
     def transcribe_file(
         self, path: str | os.PathLike[str], channel: int | None = None
     ) -> Iterator[Segment]:
         """Segments of a file (or one channel of it), decoded and transcribed a chunk at a time."""
         yield from self.transcribe_chunks(read_chunks(path, channel))
+
+
+class _SpeechMap:
+    """Times in the joined speech mapped back to the chunk the speech stretches came from."""
+
+    def __init__(self, speech: Sequence[Stretch]) -> None:
+        self.speech = list(speech)
+        self.joined_end: list[float] = []
+        at = 0.0
+        for s in self.speech:
+            at += s.duration
+            self.joined_end.append(at)
+
+    def _index(self, t: float) -> int:
+        import bisect
+
+        return min(bisect.bisect(self.joined_end, t), len(self.speech) - 1)
+
+    def chunk_times(self, start: float, end: float) -> tuple[float, float]:
+        """Both ends mapped through the stretch that holds the word's middle, so a word never
+        spans the silence that was cut out."""
+        i = self._index((start + end) / 2)
+        before = self.joined_end[i] - self.speech[i].duration
+        move = self.speech[i].start - before
+        lo = max(self.speech[i].start, start + move)
+        hi = min(self.speech[i].end, end + move)
+        return lo, max(lo, hi)
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    if not offset:
+        return segment
+    words = tuple(
+        Word(w.text, round(w.start + offset, 3), round(w.end + offset, 3), w.probability)
+        for w in segment.words
+    )
+    return Segment(
+        segment.text,
+        round(segment.start + offset, 3),
+        round(segment.end + offset, 3),
+        words,
+        segment.retried,
+    )
+
+
+def _moved(stretch: Stretch, offset: float) -> Stretch:
+    return Stretch(round(stretch.start + offset, 3), round(stretch.end + offset, 3))

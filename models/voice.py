@@ -18,7 +18,7 @@ from pathlib import Path
 from models.audio import SAMPLE_RATE, AudioError, Chunk, distinct_channels, probe, read_chunks
 from models.classifier import Classifier, Verdict
 from models.excerpts import Excerpt, split_sentences
-from models.transcriber import Segment, Transcriber, Word
+from models.transcriber import ChunkReport, Loop, Segment, Stretch, Transcriber, Word
 
 # a pause this long inside a Whisper segment starts a new excerpt even without punctuation
 PAUSE_SPLIT_S = 0.8
@@ -31,11 +31,13 @@ _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*$")
 
 @dataclass(frozen=True)
 class Track:
-    """One speaker's audio: a whole file, or one channel of a multi-channel file."""
+    """One speaker's audio: a whole file, one audio stream of a file that has several, or one
+    channel of a multi-channel stream."""
 
     path: Path
     speaker: str
     channel: int | None = None  # None: all channels mixed down
+    stream: int = 0  # the audio stream of the file
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Finding:
     words: tuple[Word, ...] = ()
     source: str = ""  # the audio file the times point into
     channel: int | None = None
+    stream: int = 0  # the audio stream of source
 
     @property
     def text(self) -> str:
@@ -95,6 +98,32 @@ class TrackResult:
     note: str | None = None  # worth saying but not a failure: one silent channel of several
     decoded_duration: float | None = None  # seconds of audio actually decoded
     declared_duration: float | None = None  # what the container or stream says; None: unknown
+    speech_seconds: float = 0.0  # how much the VAD heard as speech
+    untranscribed: tuple[Stretch, ...] = ()  # speech with no words even after a retry
+    retried: tuple[Stretch, ...] = ()  # stretches decoded a second time
+    loops: tuple[Loop, ...] = ()  # repetition loops cut to one
+    language: str | None = None  # detected (or set) language of most of the speech
+    languages: tuple[str, ...] = ()  # every language heard; more than one: code-switched
+
+    @property
+    def mixed_language(self) -> bool:
+        return len(self.languages) > 1
+
+    @property
+    def language_text(self) -> str:
+        """ "en", or "de, fr (mixed)" for a code-switched track; "" when unknown."""
+        if self.mixed_language:
+            return f"{', '.join(self.languages)} (mixed)"
+        return self.language or ""
+
+    @property
+    def untranscribed_warnings(self) -> tuple[str, ...]:
+        """One sentence per stretch of speech that has no transcript, with its times."""
+        return tuple(
+            f"{self.track.speaker}: untranscribed speech from {clock(s.start)} to "
+            f"{clock(s.end)} ({s.duration:.1f} s); listen to it."
+            for s in self.untranscribed
+        )
 
     @property
     def missing(self) -> float | None:
@@ -138,9 +167,28 @@ class ScanResult:
         return (*self.problems, *(t.error for t in self.tracks if t.error))
 
     @property
+    def untranscribed(self) -> tuple[tuple[Track, Stretch], ...]:
+        """Every stretch of speech without a transcript, with its track, in time order."""
+        found = [(t.track, s) for t in self.tracks for s in t.untranscribed]
+        return tuple(sorted(found, key=lambda x: (x[1].start, x[0].speaker)))
+
+    @property
+    def loops(self) -> tuple[tuple[Track, Loop], ...]:
+        return tuple((t.track, loop) for t in self.tracks for loop in t.loops)
+
+    @property
     def incomplete(self) -> tuple[TrackResult, ...]:
         """Tracks whose file declares more audio than could be decoded."""
         return tuple(t for t in self.tracks if t.missing is not None)
+
+
+def clock(seconds: float) -> str:
+    """m:ss.s, or h:mm:ss.s past an hour."""
+    tenths = round(seconds * 10)
+    minutes, tenth_seconds = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{minutes}:{tenth_seconds / 10:04.1f}"
+    return f"{hours}:{minutes:02d}:{tenth_seconds / 10:04.1f}" if hours else text
 
 
 def segment_excerpts(
@@ -217,12 +265,29 @@ def tracks_for(
 
 
 def _file_tracks(path: Path, name: str, split_channels: bool | None) -> list[Track]:
+    """One track per audio stream (named by its title, else its number), and per channel of a
+    stream whose channels carry different audio."""
     info = probe(path)
+    streams = info.streams or ("",)
+    tracks: list[Track] = []
+    for index, title in enumerate(streams):
+        if len(streams) == 1:
+            speaker = name
+        else:
+            speaker = title or f"{name} stream {index + 1}"
+            if [t or None for t in streams].count(title) > 1:
+                speaker = f"{name} stream {index + 1}"
+        tracks.extend(_stream_tracks(path, speaker, index, split_channels))
+    return tracks
+
+
+def _stream_tracks(path: Path, name: str, stream: int, split_channels: bool | None) -> list[Track]:
+    info = probe(path, stream)
     if split_channels is False or info.channels <= 1:
-        return [Track(path, name)]
-    if split_channels is None and distinct_channels(path) <= 1:
-        return [Track(path, name)]
-    return [Track(path, f"{name} ch{c + 1}", c) for c in range(info.channels)]
+        return [Track(path, name, stream=stream)]
+    if split_channels is None and distinct_channels(path, stream) <= 1:
+        return [Track(path, name, stream=stream)]
+    return [Track(path, f"{name} ch{c + 1}", c, stream) for c in range(info.channels)]
 
 
 def _speaker_names(paths: list[Path]) -> list[str]:
@@ -248,6 +313,7 @@ class Scanner:
         self.transcribe_seconds = 0.0
         self.classify_seconds = 0.0
         self.decoded_seconds = 0.0  # of the track scan_track read last
+        self.reports: list[ChunkReport] = []  # coverage of the track scan_track read last
 
     @classmethod
     def load(
@@ -271,9 +337,13 @@ class Scanner:
     ) -> Iterator[Finding]:
         """Findings of one track as they are found; on_progress gets seconds transcribed."""
         self.decoded_seconds = 0.0
-        chunks = self._counted(read_chunks(track.path, track.channel, self.chunk_seconds))
-        segments = self.transcriber.transcribe_chunks(chunks)
+        self.reports = []
+        chunks = self._counted(
+            read_chunks(track.path, track.channel, self.chunk_seconds, stream=track.stream)
+        )
+        segments = self.transcriber.transcribe_chunks(chunks, on_report=self.reports.append)
         message = 0
+        position = 0.0
         while True:
             if should_stop and should_stop():
                 segments.close()
@@ -291,9 +361,11 @@ class Scanner:
             verdicts = self.classifier.classify([e for e, _ in pieces]) if pieces else []
             self.classify_seconds += time.perf_counter() - began
             for (excerpt, words), verdict in zip(pieces, verdicts, strict=True):
-                yield Finding(excerpt, verdict, words, str(track.path), track.channel)
+                yield Finding(excerpt, verdict, words, str(track.path), track.channel, track.stream)
+            # a retried stretch comes after the chunk it belongs to: progress never goes back
+            position = max(position, segment.end)
             if on_progress:
-                on_progress(segment.end)
+                on_progress(position)
 
     def _counted(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
         for chunk in chunks:
@@ -307,8 +379,30 @@ class Scanner:
         on_finding: Callable[[Finding], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         split_channels: bool | None = None,
+        language: str | None = None,
     ) -> ScanResult:
-        """Scan a session; a file that cannot be read is reported in the result, not raised."""
+        """Scan a session; a file that cannot be read is reported in the result, not raised.
+
+        language overrides the transcriber's language for this session (a code such as "de");
+        None keeps it (detected per chunk when the transcriber has none).
+        """
+        if language is None or language == self.transcriber.language:
+            return self._scan(paths, on_progress, on_finding, should_stop, split_channels)
+        kept = self.transcriber.language
+        self.transcriber.set_language(language)
+        try:
+            return self._scan(paths, on_progress, on_finding, should_stop, split_channels)
+        finally:
+            self.transcriber.language = kept
+
+    def _scan(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        on_progress: Callable[[Progress], None] | None,
+        on_finding: Callable[[Finding], None] | None,
+        should_stop: Callable[[], bool] | None,
+        split_channels: bool | None,
+    ) -> ScanResult:
         began = time.perf_counter()
         self.transcribe_seconds = self.classify_seconds = 0.0
         paths = [Path(p) for p in paths]
@@ -342,7 +436,7 @@ class Scanner:
                 error = str(exc)
             if should_stop and should_stop():
                 stopped = True
-            elif error is None and not found:
+            elif error is None and not found and not _untranscribed(self.reports):
                 error = f"{track.speaker}: no speech found (silence or noise only)."
             last = max((f.end for f in found), default=0.0)
             decoded = self.decoded_seconds or None
@@ -361,6 +455,7 @@ class Scanner:
                     error,
                     decoded_duration=None if stopped else decoded,
                     declared_duration=duration,
+                    **_coverage(self.reports, self.transcriber.language),
                 )
             )
             findings.extend(found)
@@ -391,8 +486,35 @@ def _silent_channels_are_notes(results: list[TrackResult]) -> list[TrackResult]:
     return out
 
 
+def _untranscribed(reports: Sequence[ChunkReport]) -> tuple[Stretch, ...]:
+    return tuple(s for r in reports for s in r.untranscribed)
+
+
+def _coverage(reports: Sequence[ChunkReport], language: str | None) -> dict[str, object]:
+    """TrackResult fields from a track's chunk reports: its speech, untranscribed stretches,
+    retries and loops, and its language (the one most of its speech was in)."""
+    weight: dict[str, float] = {}
+    heard: list[str] = []
+    for report in reports:
+        seconds = sum(s.duration for s in report.speech)
+        if report.language and seconds:
+            weight[report.language] = weight.get(report.language, 0.0) + seconds
+        for code in (report.language, *(code for code, _ in report.languages)):
+            if code and seconds and code not in heard:
+                heard.append(code)
+    main = max(weight, key=lambda k: weight[k]) if weight else language
+    return {
+        "speech_seconds": round(sum(s.duration for r in reports for s in r.speech), 3),
+        "untranscribed": _untranscribed(reports),
+        "retried": tuple(s for r in reports for s in r.retried),
+        "loops": tuple(loop for r in reports for loop in r.loops),
+        "language": main,
+        "languages": tuple(sorted(heard, key=lambda k: -weight.get(k, 0.0))) if main else (),
+    }
+
+
 def _duration(track: Track) -> float | None:
     try:
-        return probe(track.path).duration
+        return probe(track.path, track.stream).duration
     except AudioError:
         return None
