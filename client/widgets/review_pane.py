@@ -12,6 +12,7 @@ excerpt, else kept until the decision), and moving to another row keeps it the s
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -124,24 +125,29 @@ class ReviewPane(QWidget):
     def _move_on(self, after: int, decided: StoredExcerpt) -> None:
         """Select the next unreviewed flagged excerpt shown after source row `after`; wrap to
         the first one above with a cue, or, when none is left, stay and say so."""
-        table = self.table
-        candidates: list[tuple[int, int]] = []  # (source row, shown row)
-        for row in range(table.proxy.rowCount()):
-            source = table.proxy.mapToSource(table.proxy.index(row, 0)).row()
-            excerpt = table.model.excerpt_at(source)
-            if model_flagged(excerpt) and table.model.decision_for(excerpt.id) is None:
-                candidates.append((source, row))
-        later = [row for source, row in candidates if source > after]
-        if later:
-            table.select_row(later[0])
-        elif candidates:
-            table.select_row(candidates[0][1])
-            table.show_cue("End of flagged excerpts: back to the first unreviewed one above.")
+        table, model = self.table, self.table.model
+        rows = model.rowCount()
+        for source in itertools.chain(range(after + 1, rows), range(0, min(after + 1, rows))):
+            excerpt = model.excerpt_at(source)
+            if not model_flagged(excerpt) or model.decision_for(excerpt.id) is not None:
+                continue
+            shown = table.proxy.mapFromSource(model.index(source, 0))
+            if not shown.isValid():
+                continue  # hidden by the filters
+            table.select_row(shown.row())
+            if source <= after:
+                table.show_cue("End of flagged excerpts: back to the first unreviewed one above.")
+            break
         else:
             if not table.select_excerpt(decided.id):
                 self._show(table.current_excerpt())
-            _reviewed, total = table.review_progress()
-            table.show_cue(f"All {total} flagged excerpts reviewed.")
+            reviewed, total = table.review_progress()
+            if reviewed < total:
+                table.show_cue(
+                    f"No unreviewed flagged excerpt shown; {total - reviewed} hidden by filters."
+                )
+            else:
+                table.show_cue(f"All {total} flagged excerpts reviewed.")
         # the panel follows the table; when the selection stayed put, show the new decision
         current = table.current_excerpt()
         if current is not None and current.id == decided.id:
@@ -207,7 +213,7 @@ class ReviewPane(QWidget):
                 decision.action,
                 decision.label,
                 text,
-                decision.moderator or self.moderator(),
+                self.moderator(),
             )
         except (ModlensError, ValueError, OSError) as exc:
             self._notes[excerpt.id] = text

@@ -167,6 +167,26 @@ def test_the_review_skips_excerpts_already_decided(qtbot, review):
     assert pane.panel.excerpt().text == "trash noob"
 
 
+def test_after_the_last_flagged_excerpt_the_review_goes_back_to_one_left_above(qtbot, review):
+    window, pane = review
+    table = pane.table
+    click_row(qtbot, table, "trash noob")
+    table.view.setFocus()
+    qtbot.keyClick(table.view, Qt.Key.Key_C)
+    assert table.current_excerpt().text == "you absolute idiot"
+    assert table.end_cue.text().startswith("End of flagged excerpts: back to the first")
+    table.set_filter(FLAGGED, 0.7)  # hides "shit team" (55%)
+    for _ in range(2):
+        qtbot.keyClick(table.view, Qt.Key.Key_C)
+    assert table.end_cue.text() == ("No unreviewed flagged excerpt shown; 1 hidden by filters.")
+    table.set_filter(FLAGGED, 0.0)
+    click_row(qtbot, table, "shit team")
+    qtbot.keyClick(table.view, Qt.Key.Key_C)
+    assert len(window.store.current_decisions(pane.session_id)) == 4
+    assert table.end_cue.text() == "All 4 flagged excerpts reviewed."
+    assert pane.panel.excerpt().id == table.current_excerpt().id
+
+
 # --- 3. input is plain text -------------------------------------------------------------------
 
 
