@@ -74,6 +74,7 @@ class FileOutcome:
     worker: str
     peak_rss_mib: float
     meta: object = None  # client.reports.ReportMeta, where that module has it
+    cpu_s: float = 0.0  # CPU seconds the worker process used on it (all its threads)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ class FileWorker:
         return meta_for_scan(report_title(item), result, scanner.transcriber, scanner.classifier)
 
     def scan(self, item: BatchItem) -> FileOutcome:
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), _cpu_seconds()
         status, reason, duration, findings, meta = "failed", "", 0.0, (), None
         language = item.language or self.language
         try:
@@ -202,7 +203,13 @@ class FileWorker:
             self.name,
             round(peak, 1),
             meta,
+            round(_cpu_seconds() - cpu_began, 3),
         )
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def connect(address: str | None, cpus: float | None = None) -> bool:
@@ -345,6 +352,7 @@ def run_batch(
                     elapsed=outcome.elapsed,
                     meta=outcome.meta,
                     worker_rss_mib=outcome.peak_rss_mib,
+                    cpu_s=outcome.cpu_s,
                 )
                 w = outcome.worker
                 summary.worker_busy[w] = summary.worker_busy.get(w, 0.0) + outcome.elapsed

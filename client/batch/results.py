@@ -92,6 +92,7 @@ class FileRecord:
     attempts: int = 1
     elapsed: float = 0.0  # seconds the worker spent on it
     worker_rss_mib: float = 0.0  # the worker's peak memory when it finished this file
+    cpu_s: float = 0.0  # CPU seconds the worker used on it
     finished: str = ""
 
     @property
@@ -324,6 +325,7 @@ class ResultsFolder:
         table: bool = True,
         meta: object = None,
         worker_rss_mib: float = 0.0,
+        cpu_s: float = 0.0,
     ) -> FileRecord:
         """Write one recording's report, its part of the excerpt table, then its record."""
         from client.reports import write_report
@@ -355,6 +357,7 @@ class ResultsFolder:
             attempts=attempts,
             elapsed=round(elapsed, 3),
             worker_rss_mib=worker_rss_mib,
+            cpu_s=round(cpu_s, 3),
             finished=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         _write_atomic(
