@@ -17,7 +17,6 @@ def test_settings_from_the_dialog_are_kept_between_runs(qtbot, open_window, tiny
     )
     qtbot.addWidget(dialog)
     dialog.show()
-    screenshot(dialog, "settings")
     dialog.moderator.setText("ana")
     dialog.whisper.setCurrentIndex(dialog.whisper.findData("base"))
     dialog.language.setText("de")
@@ -30,6 +29,7 @@ def test_settings_from_the_dialog_are_kept_between_runs(qtbot, open_window, tiny
     threat.selectAll()
     qtbot.keyClicks(threat, "30")
     assert threat.text() == "30 %"
+    screenshot(dialog, "settings")
     window.apply_settings(dialog.result_settings())
     # a threshold change reloads the classifier with it
     qtbot.waitUntil(
