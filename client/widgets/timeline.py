@@ -103,6 +103,12 @@ class Timeline(QWidget):
         self.marks = marks
         ordered = list(dict.fromkeys([*(lanes or []), *(m.lane for m in marks)]))
         self.lanes = ordered or [""]
+        # what the picture shows, for screen readers
+        described = [
+            f"{m.lane or 'no speaker'}: {m.label.replace('_', ' ')} at {format_time(m.start)}"
+            for m in sorted(marks, key=lambda m: m.start)
+        ]
+        self.setAccessibleDescription("; ".join(described) or "nothing flagged")
         self.updateGeometry()
         self.update()
 

@@ -107,6 +107,7 @@ def test_two_speakers_are_interleaved_in_time_and_each_has_a_lane(qtbot, window,
     for mark in marks:
         assert lanes[mark.lane].contains(view.timeline.mark_rect(mark).center())
     assert view.timeline.height() >= lanes["bo"].bottom()
+    assert view.timeline.accessibleDescription().startswith("bo: insult at 00:03.0; anna: insult")
 
 
 def test_clicking_a_mark_selects_and_plays_it_and_says_when_nothing_can_be_heard(
