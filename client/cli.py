@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # modules in client.commands, in help order; a module with NAMES serves several subcommands
-COMMANDS = ("classify", "scan", "listen", "batch", "training")
+COMMANDS = ("classify", "scan", "listen", "batch", "training", "improve")
 
 
 class Parser(argparse.ArgumentParser):
