@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.labels import effective_label, is_flagged
+from client.services import StoreService
 from client.store import Store, StoredExcerpt, StoreError, Track
 from client.widgets.excerpt_table import ALL, ANY
 from client.widgets.player import Player
@@ -73,7 +74,8 @@ class SessionsView(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.store = store
+        self.store = store  # read here; every write goes through the service
+        self.service = StoreService(store)
         self.taxonomy = taxonomy
         self.queue = queue
         self.session_id: int | None = None
@@ -237,7 +239,7 @@ class SessionsView(QWidget):
 
     def recover(self) -> None:
         """After a crash: close cut-off live captures, and offer unfinished files again."""
-        cut_short = self.store.close_interrupted_live()
+        cut_short = self.service.close_cut_short_live()
         if cut_short:
             self.status.emit(
                 f"{len(cut_short)} live session(s) were cut short last time; what was heard "
@@ -290,17 +292,17 @@ class SessionsView(QWidget):
             self.status.emit(f"Already opened before, not added again: {names}")
         title = new[0].name + (f" + {len(new) - 1} more" if len(new) > 1 else "")
         try:
-            session = self.store.create_session("files", title)
-            tracks = [self.store.add_track(session.id, path) for path in new]
+            tracks = self.service.open_files(new, title)
         except StoreError as exc:
             self.status.emit(f"The files were not queued: {exc}")
             return None
         for track in tracks:
             self._add_queue_row(track)
             self.queue.enqueue(track.id, track.path)
-        self._show_in_list(session.id)
+        session_id = tracks[0].session_id
+        self._show_in_list(session_id)
         self.status.emit(f"Queued {len(new)} file(s) for scanning.")
-        return session.id
+        return session_id
 
     def _known_track(self, path: Path) -> Track | None:
         """The newest track made from this file, if any session still has one."""
@@ -337,19 +339,19 @@ class SessionsView(QWidget):
             if track.id in self._queue_rows:
                 continue
             try:
-                self.store.restart_track(track.id)
+                resumed = self.service.resume(track.id)
             except StoreError as exc:
-                self.store.set_track_status(track.id, "done", error=str(exc))
+                self.service.keep_as_is(track.id, str(exc))
                 self.status.emit(f"{Path(track.path).name}: {exc}")
                 continue
-            self._add_queue_row(self.store.track(track.id) or track)
+            self._add_queue_row(resumed)
             self.queue.enqueue(track.id, track.path)
         self.banner.hide()
 
     def forget_unfinished(self) -> None:
         for track in self.store.unfinished_tracks():
             if track.id not in self._queue_rows:
-                self.store.set_track_status(track.id, "failed", error="not finished; skipped")
+                self.service.forget(track.id)
         self.banner.hide()
 
     # --- queue ------------------------------------------------------------------------------
@@ -429,7 +431,7 @@ class SessionsView(QWidget):
         """Take a queued file off the queue or stop its running scan; it can be retried."""
         self.queue.cancel(track_id)
         try:
-            cancelled = self.store.cancel_track(track_id, CANCELLED)
+            cancelled = self.service.cancel_track(track_id, CANCELLED)
         except StoreError as exc:
             self.status.emit(f"The scan was stopped but not marked cancelled: {exc}")
             return False
@@ -450,7 +452,7 @@ class SessionsView(QWidget):
         if track is None:
             return False
         try:
-            self.store.restart_track(track_id)
+            self.service.resume(track_id)
         except StoreError as exc:
             self.status.emit(f"{Path(track.path).name}: {exc}")
             return False
@@ -589,7 +591,7 @@ class SessionsView(QWidget):
             self.status.emit("A session needs a name; it was not renamed.")
             return False
         try:
-            self.store.rename_session(session_id, title)
+            self.service.rename_session(session_id, title)
         except StoreError as exc:
             QMessageBox.warning(self, "Not renamed", str(exc))
             return False
@@ -636,7 +638,7 @@ class SessionsView(QWidget):
                 self.queue.cancel(track.id)
             self._cancelled.add(track.id)
         try:
-            self.store.delete_session(session_id)
+            self.service.delete_session(session_id)
         except StoreError as exc:
             QMessageBox.warning(self, "Not deleted", str(exc))
             return False
