@@ -41,6 +41,7 @@ bench: setup-dev system-deps
 	$(BIN)/python benchmarks/bench_scan.py --minutes 10 --whisper base --json benchmarks/results/scan.json
 	$(BIN)/python benchmarks/bench_live.py --json benchmarks/results/live.json
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_gui.py
+	$(BIN)/python benchmarks/bench_batch.py --json benchmarks/results/batch.json
 	$(BIN)/python benchmarks/conda_ceiling.py --data $(DATA) --audit benchmarks/results/conda_audit.csv \
 		--json benchmarks/results/conda_ceiling.json
 
