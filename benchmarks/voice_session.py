@@ -33,7 +33,9 @@ VOICES = ("en-us", "en", "en-us+m3", "en+f3", "en-us+f2")
 def speak(text: str, voice: str, folder: Path) -> np.ndarray:
     raw, out = folder / "raw.wav", folder / "out.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True)
+    subprocess.run(
+        ["sox", "-D", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True
+    )
     with wave.open(str(out)) as handle:
         audio = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
     return audio.astype(np.float32) / 32768.0

@@ -325,8 +325,9 @@ class Transcriber:
                 clip = audio[int(gap.start * SAMPLE_RATE) : int(gap.end * SAMPLE_RATE)]
                 again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
                 more, more_loops, _ = self._segments(again, None, gap.start, retried=True)
+                if more_loops:
+                    continue  # the retry looped too: its words are not a transcript
                 segments.extend(more)
-                loops.extend(more_loops)
         segments.sort(key=lambda s: (s.start, s.end))
         missing = uncovered(speech, (w for s in segments for w in s.words)) if use_vad else []
         for segment in segments:

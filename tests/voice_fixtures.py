@@ -30,12 +30,18 @@ atexit.register(shutil.rmtree, _CACHE, True)
 
 
 @functools.cache
-def speech(text: str) -> np.ndarray:
-    """16 kHz mono float32 speech of text, with espeak's own leading and trailing quiet trimmed."""
-    key = abs(hash(text))
+def speech(text: str, voice: str = "en", speed: int = 160) -> np.ndarray:
+    """16 kHz mono float32 speech of text, with espeak's own leading and trailing quiet trimmed.
+
+    The same text gives the same samples every time (sox without dither, -D), so a test can
+    compare two scans of it.
+    """
+    key = abs(hash((text, voice, speed)))
     raw, out = _CACHE / f"{key}-raw.wav", _CACHE / f"{key}.wav"
-    subprocess.run(["espeak-ng", "-s", "160", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
+    subprocess.run(
+        ["sox", "-D", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True
+    )
     with wave.open(str(out)) as handle:
         audio = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
     audio = audio.astype(np.float32) / 32768.0
