@@ -112,6 +112,9 @@ class ClassifierService(QObject):
         self.error: str | None = None
         self.loading = False
         self._generation = 0
+        # the studio's block and allow lists (models.wordlists.WordLists), applied to every
+        # verdict of the loaded classifier: Text, Sessions and Live alike
+        self.word_lists = None
 
     def load(self, settings: Settings) -> None:
         """(Re)load with these settings; a load already running is superseded."""
@@ -119,6 +122,7 @@ class ClassifierService(QObject):
         generation = self._generation
         self.loading = True
         self.error = None
+        word_lists = self.word_lists
 
         def build():
             from models.classifier import Classifier
@@ -128,7 +132,9 @@ class ClassifierService(QObject):
             thresholds = {k: v for k, v in settings.thresholds.items() if k in known}
             if thresholds:
                 classifier.set_thresholds(thresholds)
-            return classifier
+            from models.wordlists import with_word_lists
+
+            return with_word_lists(classifier, word_lists, settings.language)
 
         def done(classifier) -> None:
             if generation != self._generation:

@@ -39,6 +39,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads", type=thread_count, help="inference threads (1 to twice the number of CPUs)"
     )
+    parser.add_argument(
+        "--word-lists",
+        metavar="FILE",
+        help="the studio's block and allow lists (CSV list,category,language,entry or JSON); "
+        "a verdict a list decided has method and entry in its JSON",
+    )
+    parser.add_argument(
+        "--language", default="", help="apply only the word list entries of this language"
+    )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
 
@@ -71,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
             classifier.set_thresholds(
                 {"toxic": args.threshold, **dict.fromkeys(classifier.labels[1:], args.threshold)}
             )
+        if args.word_lists:
+            from models.wordlists import read_word_lists, with_word_lists
+
+            lists = read_word_lists(args.word_lists, classifier.labels)
+            classifier = with_word_lists(classifier, lists, args.language)
     except (ModlensError, ValueError) as exc:
         print(f"modlens: {clean(exc)}", file=sys.stderr)
         return 2
