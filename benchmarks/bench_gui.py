@@ -164,11 +164,18 @@ def measure_text_check(model: str | None, lines: int = 10_000) -> dict[str, floa
         view.editor.setPlainText(chat_log(lines))
         app.processEvents()
         table = view.review.table
-        meter = StallMeter()
+        meter, showing = StallMeter(), StallMeter()
+        checked = view._checked
+
+        def results_in(text: str, stored: list) -> None:
+            showing.start()  # from here on the GUI thread shows the results; nothing else runs
+            checked(text, stored)
+
+        view._checked = results_in
         meter.start()
         began = time.perf_counter()
         view.check()
-        while table.model.rowCount() < lines:
+        while table.model.rowCount() < lines or table.current_excerpt() is None:
             app.processEvents()
             time.sleep(0.002)
         for _ in range(50):  # paint the table and the highlights
@@ -176,6 +183,7 @@ def measure_text_check(model: str | None, lines: int = 10_000) -> dict[str, floa
             time.sleep(0.002)
         check_s = time.perf_counter() - began
         check_stall = meter.stop()
+        showing_stall = showing.stop()
         meter.start()
         began = time.perf_counter()
         table.sort_by(3)  # Confidence
@@ -196,6 +204,7 @@ def measure_text_check(model: str | None, lines: int = 10_000) -> dict[str, floa
             "text_lines": lines,
             "text_check_s": check_s,
             "worst_stall_text_check_ms": check_stall * 1000,
+            "worst_stall_showing_results_ms": showing_stall * 1000,
             "sort_s": sort_s,
             "worst_stall_sort_search_ms": table_stall * 1000,
         }
@@ -216,7 +225,8 @@ def main() -> None:
     text = measure_text_check(args.model, args.text_lines)
     print(
         f"Text check of {text['text_lines']:,} lines: {text['text_check_s']:.2f} s, worst "
-        f"event-loop stall {text['worst_stall_text_check_ms']:.0f} ms (target < 200 ms); "
+        f"event-loop stall {text['worst_stall_text_check_ms']:.0f} ms (target < 200 ms), "
+        f"{text['worst_stall_showing_results_ms']:.0f} ms while showing the results; "
         f"sort and search the table: worst stall {text['worst_stall_sort_search_ms']:.0f} ms"
     )
     if args.only_text:
