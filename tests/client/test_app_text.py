@@ -131,33 +131,34 @@ def test_the_shipped_model_highlights_the_insult_and_the_threat(qtbot, open_wind
 
 
 def test_a_decision_updates_the_highlights_in_place(qtbot, open_window, tiny_model_dir):
+    # ten times the chat: long enough that a decision re-highlights only its own line
     window = open_window(model_dir=str(tiny_model_dir), thresholds={"toxic": 0.0})
-    view = check(qtbot, window, CHAT)
+    view = check(qtbot, window, CHAT * 10)
     table, review = view.review.table, view.review
-    excerpts = {e.text: e for e in table.model.excerpts()}
-    heal, threat = excerpts["thanks for the heal"], excerpts["i will find you and kill you"]
+    excerpts = table.model.excerpts()
+    assert len(excerpts) == 50 and len(view.editor.tags()) == 50
+
+    def highlighted_as(excerpt, label):
+        return highlight_at(view.editor, excerpt.start) == (
+            excerpt.end - excerpt.start,
+            tint(window.taxonomy.colour(label), 0.45).name(),
+        )
+
+    heal, threat = excerpts[22], excerpts[23]
+    assert heal.text == "thanks for the heal" and threat.text == "i will find you and kill you"
     table.select_excerpt(heal.id)
     review.decide("dismiss", "", "")
     assert highlight_at(view.editor, heal.start) is None
-    assert len(view.editor.tags()) == 4
+    assert len(view.editor.tags()) == 49
     table.select_excerpt(threat.id)
     review.decide("relabel", "threat", "")
-    assert highlight_at(view.editor, threat.start) == (
-        threat.end - threat.start,
-        tint(window.taxonomy.colour("threat"), 0.45).name(),
-    )
-    for excerpt in excerpts.values():
+    assert highlighted_as(threat, "threat")
+    for excerpt in excerpts:
         if excerpt.id not in (heal.id, threat.id):
-            assert highlight_at(view.editor, excerpt.start) == (
-                excerpt.end - excerpt.start,
-                tint(window.taxonomy.colour(excerpt.label), 0.45).name(),
-            )
+            assert highlighted_as(excerpt, excerpt.label)
     # an edit, then a new check of the longer text: every message highlighted where it now is
     view.editor.setPlainText("[20:00] zed: first\n" + CHAT)
     assert view.editor.tags() == []
     view = check(qtbot, window, view.editor.toPlainText())
     for excerpt in view.review.table.model.excerpts():
-        assert highlight_at(view.editor, excerpt.start) == (
-            excerpt.end - excerpt.start,
-            tint(window.taxonomy.colour(excerpt.label), 0.45).name(),
-        )
+        assert highlighted_as(excerpt, excerpt.label)
