@@ -145,10 +145,12 @@ class ModelVersions:
     def active_path(self) -> Path | None:
         """The recorded active version's folder; None for the shipped default."""
         name = self._read_active().get("active")
-        if not isinstance(name, str) or not name or name == DEFAULT_NAME:
+        if not isinstance(name, str):
             return None
-        path = self.root / name
-        return path if path.is_dir() else None
+        try:
+            return self.resolve(name)
+        except VersionError:
+            return None
 
     def previous(self) -> str | None:
         value = self._read_active().get("previous")
@@ -165,24 +167,40 @@ class ModelVersions:
             return path.name
         return None
 
-    def activate(self, name: str) -> Path | None:
-        """Record a version as active (DEFAULT_NAME: the shipped model); returns its folder
-        (None for the default). VersionError when it is not a usable version."""
-        if name != DEFAULT_NAME:
-            path = self.root / name
-            if name.startswith(".") or "/" in name or not path.is_dir():
-                raise VersionError(f"there is no model version {name!r} in {self.root}")
+    def activate(self, name: str, previous: str | None = None) -> Path | None:
+        """Record a version as active and return its folder (None for the shipped model).
+
+        name: a version's name, DEFAULT_NAME, or the path of any model folder (one outside the
+        versions, as Settings may name). previous: what was in use before (a name or a folder;
+        default: the recorded active one), so `previous()` can switch back to it.
+        VersionError when it is not a usable model."""
+        path = self.resolve(name)
+        if path is not None:
             try:
                 load_config(path)
             except ModelError as exc:
                 raise VersionError(f"model version {name} cannot be used: {exc}") from exc
-        current = self._read_active().get("active", DEFAULT_NAME)
-        record = {"active": name, "previous": current, "changed": time.time()}
+        if previous is None:
+            previous = self._read_active().get("active", DEFAULT_NAME)
+        record = {"active": name, "previous": previous or DEFAULT_NAME, "changed": time.time()}
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / (ACTIVE_NAME + ".tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         tmp.replace(self.root / ACTIVE_NAME)
-        return None if name == DEFAULT_NAME else self.root / name
+        return path
+
+    def resolve(self, name: str) -> Path | None:
+        """The folder a recorded name stands for (None: the shipped model); VersionError when
+        there is none."""
+        if not name or name == DEFAULT_NAME:
+            return None
+        candidate = Path(name)
+        if candidate.is_absolute():
+            if candidate.is_dir():
+                return candidate
+        elif not name.startswith(".") and "/" not in name and (self.root / name).is_dir():
+            return self.root / name
+        raise VersionError(f"there is no model version {name!r} in {self.root}")
 
     def staging_path(self) -> Path:
         """A dot-folder in the versions folder for a run to write into before it is kept."""

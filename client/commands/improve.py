@@ -68,6 +68,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--epochs", type=float, help="passes over the decisions (default 3)")
     parser.add_argument("--learning-rate", type=float, help="AdamW learning rate (default 4e-5)")
+    parser.add_argument(
+        "--distil-weight",
+        type=float,
+        help="weight of keeping the old model's verdicts on undecided excerpts (default 1)",
+    )
     parser.add_argument("--threads", type=int, help="PyTorch and ONNX Runtime threads")
     parser.add_argument(
         "--min-decisions", type=int, help="fewer usable decisions than this: refuse (default 100)"
@@ -220,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
         for k, v in (
             ("epochs", args.epochs),
             ("learning_rate", args.learning_rate),
+            ("distil_weight", args.distil_weight),
             ("threads", args.threads),
             ("min_decisions", args.min_decisions),
             ("min_category_examples", args.min_category_examples),
