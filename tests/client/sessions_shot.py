@@ -75,6 +75,9 @@ def main(prefix: str, model_dir: str, data_dir: str, how: str) -> int:
         "saved": all(saved),
     }
     print(json.dumps(result), flush=True)
+    # Whisper loads on the scan thread once the classifier is ready; leaving while it is still
+    # in native code crashes the interpreter's exit, so let it finish first
+    window.queue.warmed.wait(60)
     window.queue.shutdown(100)
     window.close()
     QApplication.processEvents()
