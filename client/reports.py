@@ -150,6 +150,8 @@ class SourceInfo:
     # what makes it incomplete besides a decoded-vs-declared shortfall (added by `problems`)
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # worth saying but not a failure (one silent channel of several)
+    # (start, end) seconds of speech heard but left without words (also among the warnings)
+    untranscribed: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", str(self.path))
@@ -426,8 +428,10 @@ def meta_for_scan(
                 speaker=track.track.speaker,
                 duration_s=decoded if decoded is not None else track.duration,
                 declared_duration_s=track.declared_duration,
-                warnings=(track.error,) if track.error else (),
-                notes=(track.note,) if track.note else (),
+                # speech the VAD heard but Whisper left without words: listen to it
+                warnings=(track.error, *getattr(track, "untranscribed_warnings", ())),
+                notes=(track.note, *_voice_notes(track)),
+                untranscribed=tuple((s.start, s.end) for s in getattr(track, "untranscribed", ())),
             )
         )
     warnings = list(result.problems)
@@ -440,6 +444,20 @@ def meta_for_scan(
         warnings=tuple(warnings),
         **(model_meta(classifier) if classifier is not None else {}),
     )
+
+
+def _voice_notes(track: Any) -> tuple[str, ...]:
+    """The language heard on a models.voice.TrackResult and the repetition loops cut from it."""
+    notes = []
+    language = getattr(track, "language_text", "")
+    if language:
+        notes.append(f"language {language}")
+    for loop in getattr(track, "loops", ()):
+        notes.append(
+            f"a repetition loop was cut at {_duration_text(loop.start)} "
+            f"({loop.times} times {loop.phrase!r})"
+        )
+    return tuple(notes)
 
 
 def meta_for_live(
@@ -618,6 +636,12 @@ def source_record(source: SourceInfo) -> dict[str, Any]:
         "complete": source.complete,
         "warnings": list(source.problems),
         "notes": list(source.notes),
+        # only when there is some, so a source without it reads as before
+        **(
+            {"untranscribed": [[_round(a, 3), _round(b, 3)] for a, b in source.untranscribed]}
+            if source.untranscribed
+            else {}
+        ),
     }
 
 
@@ -715,6 +739,22 @@ def to_csv(report: Report) -> str:
                 *(spreadsheet_cell(t) for t in after),
             ]
         )
+    # speech heard but not transcribed: a row each, so a spreadsheet shows where to listen
+    for source in report.meta.sources:
+        for start, end in source.untranscribed:
+            blank = [""] * (len(CSV_COLUMNS) - 6)
+            writer.writerow(
+                [
+                    clock(start, ".", hours=True),
+                    clock(end, ".", hours=True),
+                    spreadsheet_cell(source.speaker),
+                    "untranscribed speech: listen to it",
+                    "",
+                    "untranscribed",
+                    *blank,
+                    spreadsheet_cell(source.path),
+                ]
+            )
     return out.getvalue()
 
 
@@ -748,6 +788,11 @@ def _cues(report: Report, separator: str) -> list[tuple[str, str]]:
         else:
             span = f"{clock(start, separator, True)} --> {clock(end, separator, True)}"
             timed.append(((start, end), span, _cue_text(entry)))
+    for source in report.meta.sources:  # speech heard but not transcribed: where to listen
+        for start, end in source.untranscribed:
+            span = f"{clock(start, separator, True)} --> {clock(end, separator, True)}"
+            who = f"{source.speaker}: " if source.speaker else ""
+            timed.append(((start, end), span, f"{who}untranscribed speech, listen to it"))
     timed.sort(key=lambda cue: cue[0])
     return unknown + [(span, text) for _, span, text in timed]
 

@@ -223,3 +223,34 @@ def test_the_language_of_each_track_is_detected_and_can_be_set_per_session(
     with pytest.raises(ValueError, match="klingon"):
         scanner.scan([path], language="klingon")
     assert base_transcriber.language is None
+
+
+def test_untranscribed_speech_language_and_loops_reach_every_report_format(tmp_path):
+    from client.reports import build_report, format_for_path, meta_for_scan
+    from models.transcriber import Loop
+    from models.voice import ScanResult, Track, TrackResult
+
+    anna = Track(tmp_path / "anna.wav", "anna")
+    track = TrackResult(
+        anna,
+        300.0,
+        12,
+        2,
+        untranscribed=(Stretch(33.6, 85.8),),
+        loops=(Loop(90.0, 99.0, "you're a little bit more", 9),),
+        language="de",
+        languages=("de", "fr"),
+    )
+    meta = meta_for_scan("modlens scan: anna.wav", ScanResult(findings=(), tracks=(track,)))
+    (source,) = meta.sources
+    assert "anna: untranscribed speech from 0:33.6 to 1:25.8 (52.2 s)" in source.problems[0]
+    assert "language de, fr (mixed)" in source.notes
+    report = build_report([], meta)
+    for suffix in (".html", ".csv", ".json", ".srt", ".vtt"):
+        text = format_for_path(tmp_path / f"r{suffix}").render(report)
+        if suffix == ".csv":  # a row of its own, with its times
+            assert "00:00:33.600,00:01:25.800,anna,untranscribed speech: listen to it" in text
+        elif suffix == ".srt":  # a cue of its own
+            assert "00:00:33,600 --> 00:01:25,800\nanna: untranscribed speech" in text
+        else:
+            assert "untranscribed speech from 0:33.6 to 1:25.8" in text, suffix

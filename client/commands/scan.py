@@ -199,6 +199,11 @@ def run(args: argparse.Namespace) -> int:
             say(f"note: {track.note}")
     for track in result.incomplete:
         say(f"warning: {track.warning}")
+    for track in result.tracks:
+        for line in track.untranscribed_warnings:
+            say(f"warning: {line}")
+        if track.language_text:
+            say(f"{track.track.speaker}: language {track.language_text}")
     rtf = result.audio_seconds / result.elapsed if result.elapsed else 0.0
     summary = (
         f"{len(result.flagged)} of {len(result.findings)} excerpts flagged in "
