@@ -8,6 +8,7 @@ input (the text, the player's name, notes) is plain text.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -53,6 +54,7 @@ class DecisionPanel(QGroupBox):
         super().__init__(parent)  # no title: on a small screen the table needs the height
         self.setAccessibleName("Decision")
         self.taxonomy = taxonomy
+        self._extra: tuple[str, ...] = ()  # the studio's own categories
         self._excerpt: StoredExcerpt | None = None
 
         self.verdict = _plain_label()
@@ -120,6 +122,14 @@ class DecisionPanel(QGroupBox):
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self._fill_labels()
+
+    def set_categories(self, labels: Sequence[str]) -> None:
+        """Offer these categories beside the model's toxic ones for a relabel (the studio's
+        own, from Settings); no change when they are the ones offered already."""
+        extra = tuple(label for label in labels if label not in self.taxonomy.labels)
+        if extra != self._extra:
+            self._extra = extra
+            self._fill_labels()
 
     def excerpt(self) -> StoredExcerpt | None:
         """The excerpt shown: the one a decision from this panel is about."""
@@ -198,9 +208,11 @@ class DecisionPanel(QGroupBox):
             self.note_entered.emit(self.note_text())
 
     def _fill_labels(self) -> None:
+        current = self.relabel_to.currentData()
         self.relabel_to.clear()
-        for label in self.taxonomy.toxic:
+        for label in (*self.taxonomy.toxic, *self._extra):
             self.relabel_to.addItem(label_name(label), label)
+        self.relabel_to.setCurrentIndex(max(0, self.relabel_to.findData(current)))
 
 
 def _plain_label(text: str = "") -> QLabel:

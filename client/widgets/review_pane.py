@@ -238,6 +238,7 @@ class ReviewPane(QWidget):
             return
         decision = self.table.model.decision_for(excerpt.id)
         note = self._notes.get(excerpt.id, decision.note if decision is not None else "")
+        self.panel.set_categories(self.store.labels)  # the studio's may have changed
         self.panel.show_excerpt(excerpt, self.store.history(excerpt.id), note, decision)
 
     def _say(self, text: str) -> None:

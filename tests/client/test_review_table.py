@@ -31,8 +31,10 @@ def verdict(label: str, score: float) -> Verdict:
 
 
 @pytest.fixture
-def review(open_window, tmp_path):
+def review(qtbot, open_window, tmp_path):
     window = open_window(wait_for_model=False, model_dir=str(tmp_path / "no-model"))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # single keys go to the active window
     store = window.store
     session = store.create_session("files", "match")
     for name, lines in (("anna", ANNA), ("bo", BO)):

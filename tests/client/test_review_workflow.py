@@ -40,8 +40,10 @@ def add_session(store, tmp_path, lines, speaker="p1", title="match"):
 
 
 @pytest.fixture
-def review(open_window, tmp_path):
+def review(qtbot, open_window, tmp_path):
     window = open_window(wait_for_model=False, model_dir=str(tmp_path / "no-model"))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # single keys go to the active window
     session = add_session(window.store, tmp_path, LINES)
     window.sessions_view.refresh_sessions(select=session.id)
     return window, window.sessions_view.review
@@ -239,3 +241,29 @@ def test_the_view_menu_and_ctrl_numbers_open_each_screen(qtbot, open_window, tmp
         window.tabs.setCurrentIndex((number + 1) % len(names))
         qtbot.keyClick(window, Qt.Key(Qt.Key.Key_1 + number), Qt.KeyboardModifier.ControlModifier)
         assert window.tabs.currentIndex() == number
+
+
+def test_the_studio_categories_from_settings_can_be_chosen_for_a_relabel(
+    qtbot, open_window, tmp_path
+):
+    window = open_window(
+        wait_for_model=False, model_dir=str(tmp_path / "no-model"), categories="Cheating, spam"
+    )
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # for the R key
+    session = add_session(window.store, tmp_path, LINES)
+    window.sessions_view.refresh_sessions(select=session.id)
+    pane = window.sessions_view.review
+    table, panel = pane.table, pane.panel
+    excerpt = click_row(qtbot, table, "gg wp")
+    offered = [panel.relabel_to.itemData(i) for i in range(panel.relabel_to.count())]
+    assert offered[-2:] == ["cheating", "spam"]
+    panel.relabel_to.setCurrentIndex(panel.relabel_to.findData("cheating"))
+    table.view.setFocus()
+    qtbot.keyClick(table.view, Qt.Key.Key_R)
+    decision = window.store.current_decisions(pane.session_id)[excerpt.id]
+    assert (decision.action, decision.label) == ("missed", "cheating")
+    assert table.select_excerpt(excerpt.id)
+    row = table.view.currentIndex()
+    assert row.siblingAtColumn(2).data() == "cheating"
+    assert row.siblingAtColumn(4).data() == "missed by the model → cheating"
