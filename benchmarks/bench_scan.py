@@ -5,6 +5,10 @@ Prints the real-time factor (audio seconds per second of wall time), the classif
 the time, and peak memory. Targets: >= 10x real time, classifier < 5%.
 
     python benchmarks/bench_scan.py [--minutes 10] [--whisper base] [--model DIR] [--json out.json]
+
+--twice scans the session a second time with the same models and says whether every excerpt
+(text, times, verdict) and every untranscribed stretch came out the same. The numbers include
+the speech the VAD heard, what was retried, what stayed untranscribed and the loops cut.
 """
 
 from __future__ import annotations
@@ -93,6 +97,15 @@ def decode_memory(hours: float, folder: Path) -> dict[str, float]:
     }
 
 
+def signature(result) -> list[tuple]:
+    """What a moderator sees of a scan: every excerpt and every untranscribed stretch."""
+    excerpts = [
+        (f.speaker, f.text, f.start, f.end, f.verdict.label, round(f.verdict.score, 5))
+        for f in result.findings
+    ]
+    return [*excerpts, *((t.speaker, s.start, s.end) for t, s in result.untranscribed)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -104,6 +117,7 @@ def main() -> int:
     parser.add_argument(
         "--long-hours", type=float, default=2.0, help="also decode a recording this long (0: skip)"
     )
+    parser.add_argument("--twice", action="store_true", help="scan again and compare")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
 
@@ -130,9 +144,20 @@ def main() -> int:
         cpu_scan = cpu_seconds() - cpu_before
         rss_peak = peak_mib()
         load_after = os.getloadavg()[0]
+        again = Scanner(transcriber, classifier).scan([path]) if args.twice else None
         long_decode = decode_memory(args.long_hours, folder) if args.long_hours else {}
 
     flagged = result.flagged
+    track = result.tracks[0]
+    coverage = {
+        "speech_s": track.speech_seconds,
+        "retried": len(track.retried),
+        "untranscribed": [f"{s.start:.1f}-{s.end:.1f}" for s in track.untranscribed],
+        "loops_cut": len(track.loops),
+        "language": track.language_text,
+    }
+    if again is not None:
+        coverage["second_scan_identical"] = signature(result) == signature(again)
     numbers = {
         "audio_seconds": round(result.audio_seconds, 1),
         "utterances_spoken": len(spoken),
@@ -154,6 +179,7 @@ def main() -> int:
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "peak_rss_mib_after_load": round(rss_loaded),
         "peak_rss_mib": round(rss_peak),
+        **coverage,
         **long_decode,
     }
     width = max(map(len, numbers))
