@@ -197,6 +197,10 @@ def test_a_rerun_with_everything_finished_needs_no_ray(tmp_path, monkeypatch, ca
     files(tmp_path / "src", "b.wav")
     assert main(["batch", str(tmp_path / "src"), "--out", str(out.root)]) == 2
     assert "pip install 'modlens[cluster]'" in capsys.readouterr().err
+    # the desktop bundle has Ray and the engine left out altogether: the same message
+    monkeypatch.setitem(sys.modules, "client.batch.engine", None)
+    assert main(["batch", str(tmp_path / "src"), "--out", str(out.root)]) == 2
+    assert "pip install 'modlens[cluster]'" in capsys.readouterr().err
 
 
 def test_the_progress_line_shows_files_hours_rate_and_time_left():

@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             from client.batch import engine
         except ModuleNotFoundError as exc:
-            if exc.name not in ("ray", "pyarrow") and not str(exc.name).startswith("ray."):
+            # the desktop bundle leaves Ray, pyarrow and the engine out
+            missing = str(exc.name).split(".")[0]
+            if missing not in ("ray", "pyarrow") and exc.name != "client.batch.engine":
                 raise
             print("modlens: batch needs Ray and pyarrow: pip install 'modlens[cluster]'", file=err)
             return 2
