@@ -34,6 +34,7 @@ from client.batch.results import (
     load_results,
     session_for,
 )
+from client.labels import plain_html
 from client.reports import clock
 from client.store import Store
 from client.workers import run_task
@@ -63,7 +64,7 @@ def _item(text: str, sort=None, tip: str | None = None) -> QStandardItem:
     item.setEditable(False)
     item.setData(text.casefold() if sort is None else sort, SORT_ROLE)
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(plain_html(tip))  # Qt would render a tag-like tooltip as HTML
     return item
 
 

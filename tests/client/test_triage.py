@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from client.batch.results import BatchItem, ResultsFolder, content_hash
+from client.labels import plain_html
 from tests.client.conftest import SHIPPED_MODEL, needs_shipped_model, screenshot
 from tests.voice_fixtures import layout, needs_espeak, speech, write_wav
 
@@ -75,6 +76,11 @@ def test_the_app_opens_batch_results_and_keeps_decisions(qtbot, open_window, tmp
     assert [e.score for e in rows] == sorted((e.score for e in rows), reverse=True)
     shown = {view.proxy.index(r, 2).data() for r in range(view.proxy.rowCount())}
     assert shown <= {f"<i>{name}</i>" for name in LINES}
+    texts = {e.text: r for r, e in enumerate(rows)}
+    tagged = texts["<b>You are trash</b> & a loser"]
+    assert view.proxy.index(tagged, 6).data() == "<b>You are trash</b> & a loser"
+    tip = view.proxy.index(tagged, 6).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == plain_html("<b>You are trash</b> & a loser")  # shown as typed, not bold
     # sort by player, then by category
     header = view.view.horizontalHeader()
     middle = QPoint(header.sectionViewportPosition(2) + header.sectionSize(2) // 2, 5)
