@@ -140,6 +140,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Settings…", "Ctrl+,", self.open_settings)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        model_menu = self.menuBar().addMenu("&Model")
+        self._action(model_menu, "&Improve the model…", "Ctrl+Shift+I", self.open_improve)
+        self._action(model_menu, "Model &versions…", "Ctrl+Shift+M", self.open_model_versions)
         view_menu = self.menuBar().addMenu("&View")
         for number in range(self.tabs.count()):
             name = self.tabs.tabText(number).replace("&", "")
@@ -163,8 +166,22 @@ class MainWindow(QMainWindow):
     # --- models -----------------------------------------------------------------------------
 
     def load_model(self) -> None:
+        from client.widgets.studio_settings import load_window_word_lists
+
         self.model_status.setText("Classifier: loading…")
+        self.classifier_service.word_lists = load_window_word_lists(self)
         self.classifier_service.load(self.settings)
+
+    def open_improve(self):
+        """The Improve the model dialog (fine-tune on the decisions, or fit thresholds)."""
+        from client.widgets.improve_dialog import open_improve
+
+        return open_improve(self)
+
+    def open_model_versions(self):
+        from client.widgets.models_view import open_model_versions
+
+        return open_model_versions(self)
 
     def _on_model_ready(self, classifier) -> None:
         self.taxonomy = Taxonomy(tuple(classifier.labels))
@@ -245,13 +262,19 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         from client.widgets.settings_dialog import SettingsDialog
+        from client.widgets.studio_settings import load_window_word_lists, save_window_word_lists
 
-        dialog = SettingsDialog(self.settings, self.taxonomy, parent=self)
+        dialog = SettingsDialog(
+            self.settings, self.taxonomy, parent=self, word_lists=load_window_word_lists(self)
+        )
         if dialog.exec():
-            self.apply_settings(dialog.result_settings())
+            lists_changed = save_window_word_lists(self, dialog)
+            self.apply_settings(dialog.result_settings(), reload=lists_changed)
 
-    def apply_settings(self, settings: Settings) -> None:
-        reload = (settings.model_dir, settings.thresholds) != (
+    def apply_settings(self, settings: Settings, reload: bool = False) -> None:
+        """Keep and use new settings; reload=True reloads the classifier even when its folder
+        and thresholds stay the same (the word lists changed)."""
+        reload = reload or (settings.model_dir, settings.thresholds) != (
             self.settings.model_dir,
             self.settings.thresholds,
         )

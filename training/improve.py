@@ -451,6 +451,7 @@ def improve(
     stage("judging the current model", 0, 1)
     teacher_model = Classifier(model_dir, threads=options.threads)
     old_scores = judge(teacher_model, holdout, labels)
+    stage("judging the current model", 1, 1)
     teacher = None
     if extra:
         teacher = np.zeros((len(extra), len(labels)), dtype=np.float32)
@@ -460,7 +461,6 @@ def improve(
                 extra[start : start + chunk]
             )
             stage("reading the undecided excerpts", min(start + chunk, len(extra)), len(extra))
-    stage("judging the current model", 1, 1)
 
     hf = AutoModelForSequenceClassification.from_pretrained(weights, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(weights)

@@ -50,6 +50,7 @@ class SettingsDialog(QDialog):
         taxonomy: Taxonomy,
         devices: list[tuple[str, str]] | None = None,
         parent: QWidget | None = None,
+        word_lists=None,  # models.wordlists.WordLists for the studio section
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -120,12 +121,20 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(general)
         layout.addWidget(threshold_box)
+        from client.widgets.studio_settings import StudioSettings
+
+        self.studio = StudioSettings(settings, taxonomy.labels, word_lists)
+        layout.addWidget(self.studio)
         layout.addWidget(buttons)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Classifier folder", self.model_dir.text())
         if folder:
             self.model_dir.setText(folder)
+
+    def accept(self) -> None:
+        if self.studio.validate() is None:  # a bad word list entry keeps the dialog open
+            super().accept()
 
     def result_settings(self) -> Settings:
         thresholds = {
@@ -139,4 +148,5 @@ class SettingsDialog(QDialog):
             vocabulary=self.vocabulary.toPlainText().strip(),
             input_device=self.device.currentData() or "",
             thresholds=thresholds,
+            categories=self.studio.categories_text(),
         )
