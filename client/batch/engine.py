@@ -241,8 +241,12 @@ def run_batch(
     max_attempts: int = 3,
     on_progress: Callable[[BatchProgress], None] | None = None,
     on_event: Callable[[str], None] | None = None,
+    file_timeout: float | None = None,
 ) -> BatchSummary:
-    """Scan items (with digests, none finished yet) on the connected Ray cluster."""
+    """Scan items (with digests, none finished yet) on the connected Ray cluster.
+
+    A file still scanning after file_timeout seconds has its worker restarted (a decoder that
+    hangs must not hold a worker for ever) and counts as an attempt, like a worker that died."""
     began = time.perf_counter()
     summary = BatchSummary()
     if not items:
@@ -260,6 +264,8 @@ def run_batch(
     pending: deque[BatchItem] = deque(items)
     attempts: Counter[str] = Counter()
     tasks: dict[ray.ObjectRef, tuple[int, BatchItem]] = {}
+    submitted: dict[ray.ObjectRef, float] = {}
+    timed_out: set[str] = set()
     pings: dict[ray.ObjectRef, int] = {a.ping.remote(): i for i, a in enumerate(actors)}
     ping_failures: Counter[int] = Counter()
     idle: deque[int] = deque()
@@ -295,10 +301,20 @@ def run_batch(
             while idle and pending:
                 index = idle.popleft()
                 item = pending.popleft()
-                tasks[actors[index].scan.remote(item)] = (index, item)
+                ref = actors[index].scan.remote(item)
+                tasks[ref] = (index, item)
+                submitted[ref] = time.perf_counter()
             if not tasks and not pings:
                 raise BatchError("No Ray worker is left to scan the remaining recordings.")
             ready, _ = ray.wait([*tasks, *pings], num_returns=1, timeout=WAIT_S)
+            if file_timeout:
+                now = time.perf_counter()
+                for ref, at in list(submitted.items()):
+                    if now - at > file_timeout and ref not in ready:
+                        del submitted[ref]
+                        index, item = tasks[ref]
+                        timed_out.add(item.digest)
+                        ray.kill(actors[index], no_restart=False)  # restarts; the task fails
             for ref in ready:
                 if ref in pings:
                     index = pings.pop(ref)
@@ -314,15 +330,21 @@ def run_batch(
                     idle.append(index)
                     continue
                 index, item = tasks.pop(ref)
+                submitted.pop(ref, None)
                 try:
                     outcome: FileOutcome = ray.get(ref)
                 except WORKER_LOST as exc:
                     attempts[item.digest] += 1
                     summary.retries += 1
                     name = os.path.basename(item.path)
+                    slow = item.digest in timed_out
+                    timed_out.discard(item.digest)
                     if attempts[item.digest] >= max_attempts:
                         reason = (
-                            f"the worker scanning it died {attempts[item.digest]} times "
+                            f"it took longer than {file_timeout:g} s to scan, "
+                            f"{attempts[item.digest]} times"
+                            if slow
+                            else f"the worker scanning it died {attempts[item.digest]} times "
                             f"({type(exc).__name__})"
                         )
                         finish(
@@ -334,7 +356,8 @@ def run_batch(
                         say(f"{name}: {reason}; recorded as failed")
                     else:
                         pending.appendleft(item)
-                        say(f"a worker died while scanning {name}; it goes to another worker")
+                        why = f"took longer than {file_timeout:g} s" if slow else "died"
+                        say(f"a worker {why} while scanning {name}; it goes to another worker")
                     pings[actors[index].ping.remote()] = index  # back once it has restarted
                     continue
                 except rex.RayTaskError as exc:  # scan() itself raised: record, go on

@@ -43,6 +43,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--retry-failed", action="store_true", help="scan recordings that failed last time again"
     )
     parser.add_argument(
+        "--file-timeout",
+        type=float,
+        metavar="S",
+        help="restart a worker still on one file after S seconds (the file is tried again, at "
+        "most three times in all, then recorded as failed; default: no limit)",
+    )
+    parser.add_argument(
         "--channels", choices=("auto", "split", "mix"), default="auto", help="as for scan"
     )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
@@ -111,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
                     cpus_per_worker=args.cpus,
                     on_progress=bar,
                     on_event=bar.say,
+                    file_timeout=args.file_timeout,
                 )
             finally:
                 bar.finish()
