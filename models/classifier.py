@@ -3,18 +3,24 @@
 Text is normalised (disguises undone), tokenised with the model's own tokenizer.json, batched
 by length with dynamic padding, and long text is cut into overlapping windows whose most toxic
 window decides. Every verdict carries P(toxic) = 1 - P(non_toxic) and every category's probability.
+
+Each excerpt's language is identified (models.language). English is judged by the model; German
+and Russian by the language's own n-gram model (German lines the English model flags stay
+flagged: players swear in English too); in any other language a line the English model does not
+flag is reported as ``method: "not checked"`` rather than passed as clean.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from models.excerpts import Excerpt
+from models.language import ENGLISH, LanguageGuess, detect_language, load_language_model
 from models.limits import check_threads
 from models.model_folder import MODEL_NAME, TOKENIZER_NAME, ModelError, load_config
 from models.normalize import normalize
@@ -22,6 +28,16 @@ from models.normalize import normalize
 # characters of one excerpt that are classified; the rest of a longer excerpt is not read (its
 # verdict says how many characters were left), so a 10 MB line takes a moment, not ten minutes
 MAX_EXCERPT_CHARS = 10_000
+
+# how a verdict was reached
+METHOD_MODEL = "model"  # a trained model judged the excerpt in its language
+METHOD_WORD_LIST = "word list"  # a studio word list decided (models.wordlists)
+METHOD_NOT_CHECKED = "not checked"  # nothing covers the excerpt's language; not flagged
+METHODS = (METHOD_MODEL, METHOD_WORD_LIST, METHOD_NOT_CHECKED)
+# the category a language model's binary "toxic" is reported as
+LANGUAGE_MODEL_LABEL = "insult"
+# languages whose own model is joined by the English model (a flag from either counts)
+WITH_ENGLISH_MODEL = frozenset({"de"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,12 @@ class Verdict:
     score: float  # P(toxic) = 1 - P(non_toxic)
     scores: dict[str, float]  # probability of every category, non_toxic included
     unread_chars: int = 0  # characters past MAX_EXCERPT_CHARS that were not classified
+    language: str | None = None  # ISO 639-1 code of the excerpt's language, if known
+    method: str = METHOD_MODEL  # one of METHODS
+
+    @property
+    def checked(self) -> bool:
+        return self.method != METHOD_NOT_CHECKED
 
     def to_json(self, text: str | None = None) -> dict:
         out = {
@@ -38,6 +60,8 @@ class Verdict:
             "toxic": self.toxic,
             "score": round(self.score, 4),
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            "language": self.language,
+            "method": self.method,
         }
         if self.unread_chars:
             out["unread_chars"] = self.unread_chars
@@ -71,7 +95,9 @@ class Classifier:
         batch_size: int = 32,
         thresholds: dict[str, float] | None = None,
         verify: bool = True,
+        languages: bool = True,
     ) -> None:
+        """languages=False judges every excerpt with the model as English (no language ID)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -80,6 +106,7 @@ class Classifier:
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
         self.path, self.config = load_config(model_dir, verify=verify)
         self.labels = self.config.labels
+        self.languages = languages
         self.batch_size = batch_size
         self.threshold = self.config.threshold
         self.category_thresholds = dict(self.config.category_thresholds)
@@ -169,7 +196,9 @@ class Classifier:
         exp = np.exp(logits)
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
-    def verdict(self, probs: np.ndarray, unread_chars: int = 0) -> Verdict:
+    def verdict(
+        self, probs: np.ndarray, unread_chars: int = 0, language: str | None = None
+    ) -> Verdict:
         limits = [self.threshold_for(c) for c in self.labels[1:]]
         predicted = int(decide(probs, self.threshold, limits)[0])
         return Verdict(
@@ -178,19 +207,57 @@ class Classifier:
             score=float(1.0 - probs[0]),
             scores={label: float(p) for label, p in zip(self.labels, probs, strict=True)},
             unread_chars=unread_chars,
+            language=language,
         )
 
+    def _language_verdict(self, p_toxic: float, threshold: float, base: Verdict) -> Verdict:
+        """A verdict from a language's own binary model."""
+        label = LANGUAGE_MODEL_LABEL if LANGUAGE_MODEL_LABEL in self.labels else self.labels[1]
+        scores = dict.fromkeys(self.labels, 0.0)
+        scores[self.labels[0]] = 1.0 - p_toxic
+        scores[label] = p_toxic
+        toxic = p_toxic >= threshold
+        return replace(
+            base, label=label if toxic else self.labels[0], toxic=toxic, score=p_toxic,
+            scores=scores,
+        )  # fmt: skip
+
     def classify(self, excerpts: Iterable[str | Excerpt]) -> list[Verdict]:
-        """One verdict per excerpt, in input order. Empty text is non_toxic.
+        """One verdict per excerpt, in input order, with its language and method. Empty text
+        is non_toxic.
 
         An excerpt longer than MAX_EXCERPT_CHARS is judged on its start; its verdict's
         unread_chars says how much was left out.
         """
         texts = [e.text if isinstance(e, Excerpt) else str(e) for e in excerpts]
-        return [
-            self.verdict(row, max(0, len(text) - MAX_EXCERPT_CHARS))
-            for text, row in zip(texts, self.probabilities(texts), strict=True)
-        ]
+        read = [t[:MAX_EXCERPT_CHARS] for t in texts]
+        guesses = (
+            [detect_language(t) for t in read]
+            if self.languages
+            else [LanguageGuess(ENGLISH, "latin", False)] * len(texts)
+        )
+        verdicts = [
+            self.verdict(row, max(0, len(text) - MAX_EXCERPT_CHARS), guess.language)
+            for text, row, guess in zip(texts, self.probabilities(texts), guesses, strict=True)
+        ]  # fmt: skip
+        by_language: dict[str, list[int]] = {}
+        for i, guess in enumerate(guesses):
+            if guess.language not in (None, ENGLISH):
+                by_language.setdefault(guess.language, []).append(i)
+        for language, indices in by_language.items():
+            model = load_language_model(language)
+            if model is None:
+                for i in indices:
+                    if not verdicts[i].toxic:
+                        verdicts[i] = replace(verdicts[i], method=METHOD_NOT_CHECKED)
+                continue
+            scores = model.scores([read[i] for i in indices])
+            for i, p_toxic in zip(indices, scores, strict=True):
+                english = verdicts[i]
+                if language in WITH_ENGLISH_MODEL and english.toxic:
+                    continue  # the English model's flag stands
+                verdicts[i] = self._language_verdict(float(p_toxic), model.threshold, english)
+        return verdicts
 
     def classify_one(self, text: str) -> Verdict:
         return self.classify([text])[0]

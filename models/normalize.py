@@ -1,6 +1,9 @@
 """Undo the common ways players disguise words before the classifier sees them.
 
-Handles zero-width and look-alike characters, masked letters (f*ck), leetspeak (sh1t), spaced
+Handles zero-width and look-alike characters (Cyrillic or Greek letters inside a Latin word,
+from the ``confusables`` package's table), masked letters (f*ck), whole words masked by a chat
+filter (``you ****** noob``, ``kiss my ***``: a run of ``*``, ``#``, ``@``, ``$`` or ``%`` standing
+for a word becomes a swear word, since that is what filters hide), leetspeak (sh1t), spaced
 letters (f u c k), stretched letters (stuuupid) and repeated punctuation (!!!!). The result is
 only used for classification; excerpts keep the original text and offsets.
 """
@@ -38,6 +41,49 @@ _PUNCT_RUN = re.compile(r"([!?.,:;~\-_=*#])\1+")
 _MIXED_BANG = re.compile(r"[!?]{2,}")
 _EDGE_PUNCT = re.compile(r"^([^\w*@$]*)(.*?)([^\w*]*)$")
 _ABBREVIATION = re.compile(r"[a-z](?:\.[a-z])+")  # p.s, n.b: dots here are not masks
+
+
+# a whole word hidden by a chat filter: 3+ mask symbols, maybe with an ending (****ing)
+_MASKED_WORD = re.compile(
+    r"(?<![\w*#@$%])([*#@$%]{3,})(ing|in|ed|er|ers|s)?(?![\w*#@$%])", re.IGNORECASE
+)
+_MASKED_REPLACEMENT = "fuck"
+# a run that is decoration or a rating, not a word: "*** restart ***", "***** out of five"
+_NOT_A_WORD_AFTER = re.compile(r"\s*(?:out\b|stars?\b|/)", re.IGNORECASE)
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_a-zA-Z]")
+
+
+def _masked_words(text: str) -> str:
+    """Runs of mask symbols that stand for a word become a swear word."""
+    stripped = text.strip()
+    framed = bool(re.match(r"[*#@$%]{3,}", stripped)) and bool(re.search(r"[*#@$%]{3,}$", stripped))
+    if framed or not any(c.isalpha() for c in text):
+        return text
+
+    def swap(match: re.Match[str]) -> str:
+        if _NOT_A_WORD_AFTER.match(text, match.end()):
+            return match.group(0)
+        ending = (match.group(2) or "").lower() or ("ing" if len(match.group(1)) >= 6 else "")
+        return _MASKED_REPLACEMENT + ending
+
+    return _MASKED_WORD.sub(swap, text)
+
+
+def _latin_look_alikes(token: str) -> str:
+    """Letters of another script inside a Latin word become their Latin look-alikes
+    ("іdіоt" with Cyrillic і and о -> "idiot")."""
+    if token.isascii() or not _NON_LATIN_LETTER.search(token):
+        return token
+    from models.language import look_alike, script_counts
+
+    letters = [c for c in token if c.isalpha()]
+    has_latin = any(c.isascii() for c in letters)
+    counts = script_counts(token)
+    if not has_latin or counts.get("latin", 0) < max(counts.get("cyrillic", 0), 1):
+        return token  # a word of another script (a Russian word stays Russian)
+    return "".join(
+        (look_alike(c, "latin") or c) if c.isalpha() and not c.isascii() else c for c in token
+    )
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +185,9 @@ def _join_spaced(match: re.Match[str]) -> str:
 def normalize(text: str) -> str:
     """Return text with disguises undone, for the classifier's eyes only."""
     text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
+    if not text.isascii():
+        text = _TOKEN.sub(lambda m: _latin_look_alikes(m.group(0)), text)
+    text = _masked_words(text)
     text = _SPACED.sub(_join_spaced, text)
     text = _MIXED_BANG.sub(lambda m: m.group(0)[0], text)
     text = _PUNCT_RUN.sub(r"\1", text)

@@ -203,3 +203,80 @@ def test_the_shipped_model_finds_an_insult_at_the_end_of_a_long_message(
     text = "we should group up and take the tower before they get roshan. " * 20
     assert not shipped.classify_one(text).toxic
     assert shipped.classify_one(text + " you are a worthless fucking idiot").toxic
+
+
+# --- language and method on every verdict ---------------------------------------------------
+
+
+def test_every_verdict_says_its_language_and_method(tiny_model_dir: Path) -> None:
+    classifier = Classifier(tiny_model_dir, threads=1)
+    verdicts = classifier.classify(["gg wp", "", "you are the worst player i have ever seen"])
+    assert [v.language for v in verdicts] == ["en", None, "en"]
+    assert {v.method for v in verdicts} == {"model"}
+    row = verdicts[0].to_json("gg wp")
+    assert row["language"] == "en" and row["method"] == "model"
+    assert json.loads(json.dumps(row)) == row
+
+
+def test_a_language_nothing_covers_is_not_checked_rather_than_clean(
+    tiny_model_dir: Path,
+) -> None:
+    lenient = Classifier(tiny_model_dir, threads=1, thresholds={"toxic": 1.0})
+    french, chinese, english = lenient.classify(
+        [
+            "tu es vraiment le pire joueur que j'ai jamais vu",
+            "你好朋友们，今天一起玩吧",
+            "you are the worst player i have ever seen",
+        ]
+    )
+    for verdict, language in ((french, "fr"), (chinese, "zh")):
+        assert verdict.language == language
+        assert verdict.method == "not checked"
+        assert not verdict.checked and not verdict.toxic
+        assert verdict.to_json()["method"] == "not checked"
+    assert english.method == "model" and english.checked
+
+
+def test_a_flag_from_the_english_model_stands_in_an_unchecked_language(
+    tiny_model_dir: Path,
+) -> None:
+    # players swear in English inside other languages; a flag is never hidden
+    eager = Classifier(tiny_model_dir, threads=1, thresholds={"toxic": 0.0})
+    verdict = eager.classify_one("tu es vraiment le pire joueur que j'ai jamais vu")
+    assert verdict.language == "fr"
+    assert verdict.toxic and verdict.method == "model"
+
+
+def test_german_and_russian_are_judged_by_their_own_models(tiny_model_dir: Path) -> None:
+    # the tiny English model never flags here, so every flag comes from the language's model
+    lenient = Classifier(tiny_model_dir, threads=1, thresholds={"toxic": 1.0})
+    verdicts = lenient.classify(
+        [
+            "du bist ein dummer hurensohn, verpiss dich",
+            "danke für das schöne spiel heute abend",
+            "иди нахуй, дебил",
+            "спасибо за игру, было весело",
+        ]
+    )
+    assert [v.language for v in verdicts] == ["de", "de", "ru", "ru"]
+    assert [v.toxic for v in verdicts] == [True, False, True, False]
+    assert {v.method for v in verdicts} == {"model"}
+    assert verdicts[0].label == "insult"
+    assert verdicts[0].score == pytest.approx(verdicts[0].scores["insult"])
+    # Russian is the Russian model's alone, even when the English model flags everything
+    eager = Classifier(tiny_model_dir, threads=1, thresholds={"toxic": 0.0})
+    assert not eager.classify_one("спасибо за игру, было весело").toxic
+
+
+def test_language_routing_can_be_switched_off(tiny_model_dir: Path) -> None:
+    lenient = Classifier(tiny_model_dir, threads=1, thresholds={"toxic": 1.0}, languages=False)
+    verdict = lenient.classify_one("иди нахуй, дебил")
+    assert verdict.language == "en" and verdict.method == "model" and not verdict.toxic
+
+
+@needs_shipped_model
+@pytest.mark.parametrize(
+    "text", ["you ****** noob", "kiss my ***", "shut the **** up", "**** off, you idiot"]
+)
+def test_the_shipped_model_flags_masked_profanity(shipped: Classifier, text: str) -> None:
+    assert shipped.classify_one(text).toxic

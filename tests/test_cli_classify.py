@@ -22,7 +22,7 @@ def test_json_output_has_one_object_per_argument_in_order(
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == ["gg", "", "kys"]
     for row in rows:
-        assert set(row) == {"text", "label", "toxic", "score", "scores"}
+        assert set(row) == {"text", "label", "toxic", "score", "scores", "language", "method"}
         assert row["label"] in row["scores"]
     assert rows[1]["label"] == "non_toxic" and rows[1]["toxic"] is False
 

@@ -63,3 +63,56 @@ def test_repeated_punctuation_collapses_to_one_mark():
 
 def test_extra_whitespace_collapses_to_single_spaces():
     assert normalize("  gg \n\t wp  ") == "gg wp"
+
+
+@pytest.mark.parametrize(
+    ("masked", "plain"),
+    [
+        ("you ****** noob", "you fucking noob"),
+        ("kiss my ***", "kiss my fuck"),
+        ("shut the **** up", "shut the fuck up"),
+        ("@#$% this game", "fuck this game"),
+        ("get ****ed loser", "get fucked loser"),
+        ("****ing hell", "fucking hell"),
+        ("you absolute #### head", "you absolute fuck head"),
+    ],
+)
+def test_a_word_hidden_by_a_chat_filter_reads_as_a_swear_word(masked, plain):
+    assert normalize(masked) == plain
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "*waves* hi all",
+        "#1 on the leaderboard finally",
+        "email me @ the usual address",
+        "costs $10 in the store",
+        "5 * 3 = 15",
+        "rate it ***** out of five",
+        "***",
+    ],
+)
+def test_symbols_that_do_not_stand_for_a_word_are_not_turned_into_one(harmless):
+    assert "fuck" not in normalize(harmless)
+
+
+def test_a_line_framed_by_mask_symbols_is_decoration():
+    assert "fuck" not in normalize("*** server restart in 5 minutes ***")
+
+
+@pytest.mark.parametrize(
+    ("disguised", "plain"),
+    [
+        ("you are an іdіоt", "you are an idiot"),  # Cyrillic і and о
+        ("stupіd nооb", "stupid noob"),
+        ("ѕhut up", "shut up"),  # Cyrillic dze
+    ],
+)
+def test_letters_of_another_script_inside_a_latin_word_become_latin(disguised, plain):
+    assert normalize(disguised) == plain
+
+
+def test_a_word_in_another_script_is_left_in_it():
+    assert normalize("привет всем") == "привет всем"
+    assert normalize("Пиcдyй") == "Пиcдyй"

@@ -66,7 +66,9 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def _row(index: int, text: str, verdict: Verdict, width: int, colour: bool) -> str:
-    cell, shown = verdict_cells(verdict.label, verdict.toxic, text, max(20, width - 32), colour)
+    # an excerpt in a language nothing covers is said to be unchecked, not shown as clean
+    label = verdict.label if verdict.method != "not checked" else "not checked"
+    cell, shown = verdict_cells(label, verdict.toxic, text, max(20, width - 32), colour)
     return f"{index:>5}  {cell} {verdict.score:>7.3f}  {shown}"
 
 
