@@ -267,6 +267,8 @@ class ListedClassifier:
         return self._by_language[language]
 
     def __getattr__(self, name: str):
+        if name in ("classifier", "word_lists", "_by_language"):  # not set yet (a copy)
+            raise AttributeError(name)
         return getattr(self.classifier, name)
 
     def classify(self, excerpts: Iterable[str | Excerpt]) -> list[Verdict]:
