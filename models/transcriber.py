@@ -13,7 +13,8 @@ What a moderator must be able to trust, and how it is kept:
   its own (a beam of 5, no vocabulary hint), and what is still empty is reported as
   untranscribed speech with its times (ChunkReport.untranscribed).
 - Hallucinations are held back: a phrase repeated REPEAT_TIMES or more times in a row is cut
-  to one (and reported as a loop), and words that fall outside any speech stretch are dropped.
+  to one (and reported as a loop); only the VAD's speech stretches reach Whisper (joined, their
+  times mapped back), so there is no text over silence to invent.
 """
 
 from __future__ import annotations
@@ -118,7 +119,6 @@ class ChunkReport:
     untranscribed: tuple[Stretch, ...] = ()  # speech without words, even after a retry
     retried: tuple[Stretch, ...] = ()  # stretches decoded a second time
     loops: tuple[Loop, ...] = ()
-    dropped_words: int = 0  # words outside every speech stretch (text over silence)
     language: str | None = None
     language_probability: float = 0.0
     languages: tuple[tuple[str, float], ...] = field(default_factory=tuple)  # likely ones
@@ -261,7 +261,14 @@ class Transcriber:
             raise ValueError(f"Whisper does not know the language {language!r}.")
         self.language = "en" if not self.multilingual else language
 
-    def _decode(self, audio: np.ndarray, beam_size: int, hint: bool) -> tuple[list, object]:
+    def _decode(
+        self, audio: np.ndarray, beam_size: int, hint: bool, timestamps: bool = True
+    ) -> tuple[Iterator, object]:
+        """faster-whisper's segments (lazy) and its TranscriptionInfo.
+
+        timestamps=False leaves out Whisper's segment-time tokens (words are still timed):
+        fewer tokens to decode for a short utterance already cut at its pauses (live).
+        """
         segments, info = self._model.transcribe(
             audio,
             language=self.language,
@@ -275,8 +282,9 @@ class Transcriber:
             hotwords=(self.hotwords or None) if hint else None,
             # each window stands alone: a hallucination does not carry into the next one
             condition_on_previous_text=False,
+            without_timestamps=not timestamps,
         )
-        return list(segments), info
+        return segments, info
 
     def transcribe(
         self, audio: np.ndarray, offset: float = 0.0, vad: bool | None = None
@@ -301,7 +309,8 @@ class Transcriber:
         vad: bool | None = None,
         on_report: Callable[[ChunkReport], None] | None = None,
     ) -> Iterator[Segment]:
-        """Segments of one chunk in time order; on_report gets its coverage at the end."""
+        """Segments of one chunk: the first pass in time order as it is decoded, then what a
+        retry found in the stretches it left empty; on_report gets the coverage at the end."""
         length = audio.shape[0] / SAMPLE_RATE
         if audio.size == 0:
             if on_report:
@@ -316,22 +325,27 @@ class Transcriber:
         # the speech alone, joined; times are mapped back to the chunk afterwards
         pieces = [audio[int(s.start * SAMPLE_RATE) : int(s.end * SAMPLE_RATE)] for s in speech]
         joined = np.concatenate(pieces) if use_vad else audio
-        raw, info = self._decode(joined, self.beam_size, hint=True)
-        segments, loops, dropped = self._segments(raw, speech if use_vad else None, 0.0)
+        raw, info = self._decode(joined, self.beam_size, hint=True, timestamps=use_vad)
+        loops: list[Loop] = []
+        heard: list[Word] = []
+        # streamed as decoded, so a caller can show progress and stop early
+        for segment in self._segments(raw, speech if use_vad else None, 0.0, loops):
+            heard.extend(segment.words)
+            yield _shifted(segment, offset)
         retried: list[Stretch] = []
         if use_vad and self.retry:
-            for gap in uncovered(speech, (w for s in segments for w in s.words)):
+            for gap in uncovered(speech, heard):
                 retried.append(gap)
                 clip = audio[int(gap.start * SAMPLE_RATE) : int(gap.end * SAMPLE_RATE)]
                 again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
-                more, more_loops, _ = self._segments(again, None, gap.start, retried=True)
-                if more_loops:
+                looped: list[Loop] = []
+                more = list(self._segments(again, None, gap.start, looped, retried=True))
+                if looped:
                     continue  # the retry looped too: its words are not a transcript
-                segments.extend(more)
-        segments.sort(key=lambda s: (s.start, s.end))
-        missing = uncovered(speech, (w for s in segments for w in s.words)) if use_vad else []
-        for segment in segments:
-            yield _shifted(segment, offset)
+                for segment in more:
+                    heard.extend(segment.words)
+                    yield _shifted(segment, offset)
+        missing = uncovered(speech, heard) if use_vad else []
         if on_report:
             probs = tuple(
                 (lang, round(float(p), 3))
@@ -351,7 +365,6 @@ class Transcriber:
                         )
                         for x in loops
                     ),
-                    dropped_words=dropped,
                     language=getattr(info, "language", None) or self.language,
                     language_probability=float(getattr(info, "language_probability", 0.0) or 0),
                     languages=probs,
@@ -360,17 +373,15 @@ class Transcriber:
 
     def _segments(
         self,
-        raw: list,
+        raw: Iterable,
         speech: Sequence[Stretch] | None,
         shift: float,
+        loops: list[Loop],
         retried: bool = False,
-    ) -> tuple[list[Segment], list[Loop], int]:
+    ) -> Iterator[Segment]:
         """faster-whisper segments as ours: times in the chunk (mapped back from the joined
-        speech when speech is given), loops collapsed, words over silence dropped."""
+        speech when speech is given), repetition loops cut to one and added to loops."""
         mapping = _SpeechMap(speech) if speech else None
-        out: list[Segment] = []
-        loops: list[Loop] = []
-        dropped = 0
         for segment in raw:
             words = []
             for w in segment.words or ():
@@ -397,8 +408,7 @@ class Transcriber:
                 start, end = round(start + shift, 3), round(end + shift, 3)
             if not text:
                 continue
-            out.append(Segment(text, start, end, tuple(words), retried))
-        return out, loops, dropped
+            yield Segment(text, start, end, tuple(words), retried)
 
     def transcribe_chunks(
         self,
