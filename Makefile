@@ -37,7 +37,12 @@ test: setup-dev system-deps
 # needs the labeled datasets (DATA=...) and the Debian packages for speech; not part of `make test`
 DATA ?= ../shared/datasets
 bench: setup-dev system-deps
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --json benchmarks/results/classifier.json
+	$(BIN)/python benchmarks/bench_functional.py --json benchmarks/results/functional.json
+	$(BIN)/python benchmarks/bench_lodo.py --data $(DATA) --json benchmarks/results/lodo.json
+	$(BIN)/python benchmarks/bench_multilingual.py --data $(DATA) --json benchmarks/results/multilingual.json
+	$(BIN)/python benchmarks/bench_language_id.py --data $(DATA) --json benchmarks/results/language_id.json
 	$(BIN)/python benchmarks/bench_scan.py --minutes 10 --whisper base --json benchmarks/results/scan.json
 	$(BIN)/python benchmarks/bench_live.py --json benchmarks/results/live.json
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_gui.py

@@ -192,3 +192,137 @@ def test_evaluate_reports_metrics_for_a_model_on_labeled_data(
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["rows"] == 40
     assert metrics["binary"]["support_toxic"] == 20
+
+
+# --- issue 8: new sources, generated data, leave-one-domain-out, functional suite ------------
+
+
+def test_toxigen_seed_sentences_are_labeled_by_their_file_name(tmp_path: Path) -> None:
+    folder = tmp_path / "demonstrations" / "religion"
+    folder.mkdir(parents=True)
+    (folder / "hate_group_sentences.txt").write_text("- they are all vile\n\nnobody wants them\n")
+    (folder / "neutral_group_sentences.txt").write_text("- they celebrate a holiday in spring\n")
+    (folder / "README.txt").write_text("not data\n")
+    source = Source("toxigen_seeds", "toxigen_seeds", tmp_path / "demonstrations", {})
+    rows = {e.text: e.label for e in load_source(source, CATEGORIES)}
+    assert rows == {
+        "they are all vile": "identity_hate",
+        "nobody wants them": "identity_hate",
+        "they celebrate a holiday in spring": "non_toxic",
+    }
+
+
+def test_germeval_and_the_russian_set_keep_their_own_splits(tmp_path: Path) -> None:
+    germeval = tmp_path / "germeval"
+    germeval.mkdir()
+    (germeval / "germeval2018.training.txt").write_text(
+        "Du bist ein Idiot\tOFFENSE\tINSULT\nSchönes Wetter heute\tOTHER\tOTHER\n"
+    )
+    (germeval / "germeval2018.test.txt").write_text("Alle diese Leute raus\tOFFENSE\tABUSE\n")
+    rows = load_source(Source("germeval", "germeval", germeval, {}), CATEGORIES)
+    assert [(e.label, e.split) for e in rows] == [
+        ("insult", "train"),
+        ("non_toxic", "train"),
+        ("identity_hate", "test"),
+    ]
+    russian = tmp_path / "russian"
+    russian.mkdir()
+    (russian / "combined_train.tsv").write_text('id\tdoc\ttarget\n1\t"иди\nнахуй"\t1\n')
+    (russian / "combined_val.tsv").write_text("id\tdoc\ttarget\n2\tпривет\t0\n")
+    (russian / "russian_distorted_toxicity.tsv").write_text(
+        "comment_id\tsource\tcomments\tdistortion\ttoxicity\tcorrected\n3\tvk\tд,бил\t1\t1\t\n"
+    )
+    rows = load_source(Source("russian", "russian", russian, {}), CATEGORIES)
+    assert [(e.text, e.label, e.split) for e in rows] == [
+        ("иди\nнахуй", "insult", "train"),
+        ("привет", "non_toxic", "validation"),
+        ("д,бил", "insult", "test"),
+    ]
+
+
+def test_counterfactual_identity_data_pairs_every_group_with_every_template() -> None:
+    from training.augment import GROUPS, IDENTITY_TEMPLATES, identity_rows
+
+    rows = list(identity_rows())
+    assert len(rows) == len(GROUPS) * len(IDENTITY_TEMPLATES)
+    kinds = {kind for _, _, kind in rows}
+    assert kinds == {"positive", "neutral", "negated", "counter", "hate"}
+    # the group swap never changes a label: per template, every group's row has the same one
+    for kind, label, template in IDENTITY_TEMPLATES:
+        labels = {
+            lab
+            for text, lab, k in rows
+            if k == kind and any(template.format(**vars(g)) == text for g in GROUPS)
+        }
+        assert labels == {label}
+    harmless = [t for t, label, _ in rows if label == "non_toxic"]
+    hateful = [t for t, label, _ in rows if label == "identity_hate"]
+    assert len(harmless) > len(hateful) > 0
+    for group in GROUPS:
+        assert any(group.plural in t for t in harmless)
+        assert any(group.plural in t or group.noun in t for t in hateful)
+
+
+def test_generated_chat_rows_pair_masked_and_flaming_lines_with_harmless_twins() -> None:
+    from training.augment import augmented_rows, chat_rows
+
+    rows = list(chat_rows())
+    masked = [(t, label) for t, label, kind in rows if kind == "masked"]
+    assert any("***" in t and label != "non_toxic" for t, label in masked)
+    assert any("*" in t and label == "non_toxic" for t, label in masked)
+    flaming = [(t, label) for t, label, kind in rows if kind == "flaming"]
+    assert any("bot" in t and label == "insult" for t, label in flaming)
+    assert any("bot" in t and label == "non_toxic" for t, label in flaming)
+    everything = augmented_rows()
+    assert {label for _, label in everything} <= set(CATEGORIES)
+    source = Source("augment", "augment", Path("."), {}, split="train")
+    assert len(load_source(source, CATEGORIES)) == len(everything)
+
+
+def test_obfuscated_copies_keep_labels_and_disguise_the_text() -> None:
+    import random
+
+    from training.augment import obfuscate, obfuscated_copies
+
+    rows = [("you are an idiot", "insult"), ("gg wp", "non_toxic")]
+    copies = obfuscated_copies(rows, 40, seed=1)
+    assert len(copies) == 40
+    assert {label for _, label in copies} == {"insult"}
+    assert any(text != "you are an idiot" for text, _ in copies)
+    rng = random.Random(3)
+    assert len({obfuscate("you are an idiot", rng) for _ in range(40)}) > 3
+
+
+def test_the_lodo_table_puts_recipes_side_by_side() -> None:
+    from training.lodo import LodoResult, format_table
+
+    def result(domain: str, recipe: str, f1: float) -> LodoResult:
+        return LodoResult(domain, recipe, 100, 50, 10, 0.5, 0.5, 0.5, f1, 0.8, 1.0)
+
+    table = format_table(
+        [result("conda", "old", 0.5), result("conda", "new", 0.6), result("olid", "old", 0.7)]
+    )
+    lines = table.splitlines()
+    assert "old F1" in lines[0] and "new F1" in lines[0]
+    assert lines[2].startswith("| conda | 50 (10) | 0.500 | 0.800 | 0.600 | 0.800 |")
+    assert lines[3].startswith("| olid | 50 (10) | 0.700 | 0.800 |  |  |")
+
+
+def test_the_functional_suite_is_the_projects_own_and_scored_per_functionality() -> None:
+    from training.augment import IDENTITY_TEMPLATES, augmented_rows
+    from training.functional import HARMLESS_IDENTITY, HATEFUL, load_suite, score_suite
+
+    cases = load_suite()
+    functionalities = {c.functionality for c in cases}
+    assert set(HARMLESS_IDENTITY) | set(HATEFUL) <= functionalities
+    assert len({c.group for c in cases if c.group}) >= 8
+    # no suite sentence is in the generated training data
+    generated = {text for text, _ in augmented_rows()}
+    assert not generated & {c.text for c in cases}
+    assert len(IDENTITY_TEMPLATES) > 0
+    perfect = score_suite(cases, [c.expected == "toxic" for c in cases], [0.5] * len(cases))
+    assert perfect.harmless_identity_passed == 1.0 and perfect.hateful_flagged == 1.0
+    assert not perfect.failures
+    blind = score_suite(cases, [False] * len(cases), [0.0] * len(cases))
+    assert blind.harmless_identity_passed == 1.0 and blind.hateful_flagged == 0.0
+    assert blind.to_json()["per_functionality"]["hate_direct"]["rate"] == 0.0

@@ -216,6 +216,53 @@ def read_hateval(source: Source) -> Iterator[tuple[str, str, str | None]]:
             yield row["text"], row["HS"].strip(), split
 
 
+def read_toxigen_seeds(source: Source) -> Iterator[tuple[str, str, str | None]]:
+    """ToxiGen's demonstration sentences: label from the file name (hate_* or neutral_*)."""
+    files = sorted(source.path.rglob("*.txt"))
+    if not files:
+        raise DataError(f"{source.name}: no .txt files under {source.path}")
+    for file in files:
+        kind = file.name.split("_", 1)[0]
+        if kind not in ("hate", "neutral"):
+            continue
+        for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
+            text = line.strip().lstrip("-").strip()
+            if text:
+                yield text, kind, None
+
+
+def read_germeval(source: Source) -> Iterator[tuple[str, str, str | None]]:
+    """GermEval 2018: text, coarse and fine label, tab-separated, no header."""
+    for name, split in (("germeval2018.training.txt", "train"), ("germeval2018.test.txt", "test")):
+        path = source.path / name
+        if not path.is_file():
+            raise DataError(f"data file not found: {path}")
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                yield parts[0].replace("|LBR|", " "), parts[2].strip(), split
+
+
+def read_russian(source: Source) -> Iterator[tuple[str, str, str | None]]:
+    """Gorbunova's Russian comments: combined train/val for training, the distorted VK set as
+    test (its VK siblings toxicity_*.tsv overlap the test set and are never read)."""
+    for name, split, column, label in (
+        ("combined_train.tsv", "train", "doc", "target"),
+        ("combined_val.tsv", "validation", "doc", "target"),
+        ("russian_distorted_toxicity.tsv", "test", "comments", "toxicity"),
+    ):
+        for row in _read_csv(source.path / name, delimiter="\t"):
+            yield row[column], row[label].strip(), split
+
+
+def read_augment(source: Source) -> Iterator[tuple[str, str, str | None]]:
+    """The project's own generated rows (training.augment); the path is not read."""
+    from training.augment import augmented_rows
+
+    for text, label in augmented_rows():
+        yield text, label, "train"
+
+
 def read_labeled_file(source: Source) -> Iterator[tuple[str, str, str | None]]:
     """A studio's own data or exported moderator decisions: CSV or JSONL with text and label."""
     if source.path.suffix.lower() in (".jsonl", ".json"):
@@ -254,6 +301,10 @@ READERS: dict[str, Callable[[Source], Iterator[tuple[str, str, str | None]]]] = 
     "ethos": read_ethos,
     "hateval": read_hateval,
     "labeled": read_labeled_file,
+    "toxigen_seeds": read_toxigen_seeds,
+    "germeval": read_germeval,
+    "russian": read_russian,
+    "augment": read_augment,
 }
 
 # The first mapping onto the default categories, from ../shared/datasets/README.md.
@@ -298,6 +349,17 @@ DEFAULT_MAPPINGS: dict[str, dict[str, str | None]] = {
     "ethos": {"not_hate": NON_TOXIC, "hate": "identity_hate", "violence": "threat"},
     "hateval": {"0": NON_TOXIC, "1": "identity_hate"},
     "labeled": {},
+    # weak labels (by file name); used for the neutral identity mentions above all
+    "toxigen_seeds": {"neutral": NON_TOXIC, "hate": "identity_hate"},
+    "germeval": {
+        "OTHER": NON_TOXIC,
+        "PROFANITY": "profanity",
+        "INSULT": "insult",
+        "ABUSE": "identity_hate",
+    },
+    "russian": {"0": NON_TOXIC, "1": "insult"},
+    # generated rows already carry our labels
+    "augment": {c: c for c in ("non_toxic", "profanity", "insult", "identity_hate", "threat")},
 }
 
 

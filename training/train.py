@@ -88,6 +88,7 @@ def fine_tune(
         id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)},
         ignore_mismatched_sizes=True,  # a base that already has a head of another size
+        dtype=torch.float32,  # a base saved in fp16 (a shipped model's trainable copy) too
     )
     encodings = tokenizer(
         [normalize(t) for t in texts], truncation=True, max_length=config.max_length

@@ -1,0 +1,206 @@
+"""Training data the project makes itself, to teach what the public sets do not.
+
+- **Counterfactual identity data**: the same statement about many identity groups, in five
+  kinds: positive, neutral, negated hate, counter-speech (quoting hate to reject it) — all
+  ``non_toxic`` — and hateful ones (``identity_hate``). Swapping the group while keeping the label
+  teaches the model that a group's name is not what makes a line hateful.
+- **Game chat as typed**: masked profanity (``you ****** noob``, ``kiss my ***``), short taunts
+  and flaming (``our jungler is a bot``, ``uninstall``), each paired with harmless lines that use
+  the same words (``the bot lane is open``, ``uninstall the old driver``).
+- **Obfuscated copies** of toxic training rows (leet, spacing, stretched letters, homoglyphs,
+  zero-width characters), so disguises the normaliser cannot undo still carry their label.
+
+Every sentence here was written for this project. None comes from a published functional test
+suite, and the project's own suite (tests/data/functional_suite.csv) uses other sentences and
+templates, so its scores are not inflated by these.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from models.taxonomy import NON_TOXIC
+
+
+@dataclass(frozen=True)
+class Group:
+    plural: str  # "gay people"
+    person: str  # "gay" as in "I am ..." / "my friend is ..."
+    noun: str  # "gay guy" as in "a ... on my team"
+
+
+# Groups for training. The functional suite tests these and others it holds back.
+GROUPS: tuple[Group, ...] = (
+    Group("women", "a woman", "woman"),
+    Group("girls", "a girl", "girl"),
+    Group("gay people", "gay", "gay guy"),
+    Group("lesbians", "a lesbian", "lesbian"),
+    Group("trans people", "trans", "trans woman"),
+    Group("black people", "black", "black guy"),
+    Group("asians", "asian", "asian guy"),
+    Group("muslims", "muslim", "muslim"),
+    Group("jews", "jewish", "jewish guy"),
+    Group("christians", "christian", "christian"),
+    Group("immigrants", "an immigrant", "immigrant"),
+    Group("mexicans", "mexican", "mexican"),
+    Group("disabled people", "disabled", "disabled player"),
+    Group("deaf people", "deaf", "deaf player"),
+    Group("old people", "old", "older player"),
+)
+
+# (kind, label, template); {plural}, {person}, {noun} are filled from a Group
+IDENTITY_TEMPLATES: tuple[tuple[str, str, str], ...] = (
+    ("positive", NON_TOXIC, "proud to be {person} and still carrying this lobby"),
+    ("positive", NON_TOXIC, "{plural} are some of the best players in our clan"),
+    ("positive", NON_TOXIC, "shoutout to all the {plural} who play this game"),
+    ("positive", NON_TOXIC, "as {person} gamer this community feels like home"),
+    ("positive", NON_TOXIC, "love that the new hero is {person} character"),
+    ("neutral", NON_TOXIC, "my duo partner is {person}"),
+    ("neutral", NON_TOXIC, "there are a few {plural} in our guild"),
+    ("neutral", NON_TOXIC, "the {noun} on our team is playing support"),
+    ("neutral", NON_TOXIC, "the stream tonight is about {plural} in esports"),
+    ("neutral", NON_TOXIC, "i am {person} btw, if anyone asked"),
+    ("negated", NON_TOXIC, "i don't hate {plural}, i hate losing"),
+    ("negated", NON_TOXIC, "{plural} are not the problem, our draft is"),
+    ("negated", NON_TOXIC, "nothing wrong with being {person}"),
+    ("negated", NON_TOXIC, "no one here thinks {plural} are bad at games"),
+    ("counter", NON_TOXIC, 'saying "{plural} are trash" gets you reported, stop it'),
+    ("counter", NON_TOXIC, "calling {plural} subhuman is not ok in this chat"),
+    ("counter", NON_TOXIC, "whoever said {plural} should leave, that is just hate, grow up"),
+    ("counter", NON_TOXIC, "stop telling the {noun} to go away, they did nothing wrong"),
+    ("hate", "identity_hate", "{plural} are trash and should never touch a keyboard"),
+    ("hate", "identity_hate", "{plural} should not be allowed to play online"),
+    ("hate", "identity_hate", "i hate {plural}, they ruin every lobby"),
+    ("hate", "identity_hate", "{plural} are subhuman"),
+    ("hate", "identity_hate", "get out of our game, no {plural} wanted here"),
+    ("hate", "identity_hate", "typical {noun}, too stupid to play"),
+    ("hate", "identity_hate", "all {plural} should leave this country"),
+)
+
+MASKED_TOXIC: tuple[tuple[str, str], ...] = (
+    ("you ****** noob", "insult"),
+    ("kiss my ***", "insult"),
+    ("shut the **** up", "insult"),
+    ("what a ******* idiot", "insult"),
+    ("you are a piece of ****", "insult"),
+    ("go **** yourself", "insult"),
+    ("this ####### team", "insult"),
+    ("what the ****", "profanity"),
+    ("oh ****, lag again", "profanity"),
+    ("holy ****", "profanity"),
+    ("@#$% this game", "profanity"),
+    ("****ing hell", "profanity"),
+    ("$$$$ing matchmaking", "profanity"),
+    ("you *** **** loser", "insult"),
+)
+MASKED_HARMLESS: tuple[str, ...] = (
+    "*sigh* one more game",
+    "gg *thumbs up*",
+    "5 * 3 = 15 gold per tick",
+    "rate this map ***** out of five",
+    "see #general for the schedule",
+    "meet @ 8 for the scrim",
+    "price is $5 in the shop",
+    "spoiler *** skip if you have not finished the story ***",
+)
+
+# flaming and taunts: (template with {who}, label) and harmless lines using the same words
+WHO = ("our jungler", "mid", "this support", "you", "the tank", "their carry", "our healer")
+FLAMING: tuple[tuple[str, str], ...] = (
+    ("{who} is a bot", "insult"),
+    ("{who} uninstall please", "insult"),
+    ("{who} is actually braindead", "insult"),
+    ("report {who}, feeding on purpose", "insult"),
+    ("{who} is trash, go back to tutorial", "insult"),
+    ("{who} kys", "threat"),
+    ("thanks for nothing {who}, useless", "insult"),
+    ("{who} go back to kindergarten", "insult"),
+    ("{who} stop feeding you absolute noob", "insult"),
+)
+FLAMING_HARMLESS: tuple[str, ...] = (
+    "the bot lane is open, rotate",
+    "add a bot to fill the lobby",
+    "report the bug to the devs",
+    "uninstall the old driver and it works",
+    "my internet is trash today, sorry",
+    "i was a noob at this hero too once",
+    "ez game, well played everyone",
+    "feeder role in this mode is the courier",
+    "i need to sleep, last game",
+    "i fed a lot, my bad guys",
+)
+
+_LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
+_HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}  # Cyrillic
+
+
+def identity_rows() -> Iterator[tuple[str, str, str]]:
+    """(text, label, kind) for every identity template and group."""
+    for kind, label, template in IDENTITY_TEMPLATES:
+        for group in GROUPS:
+            yield (
+                template.format(plural=group.plural, person=group.person, noun=group.noun),
+                (label),
+                kind,
+            )
+
+
+def chat_rows() -> Iterator[tuple[str, str, str]]:
+    """(text, label, kind) for masked profanity and flaming with their harmless twins."""
+    for text, label in MASKED_TOXIC:
+        yield text, label, "masked"
+    for text in MASKED_HARMLESS:
+        yield text, NON_TOXIC, "masked"
+    for template, label in FLAMING:
+        for who in WHO:
+            yield template.format(who=who), label, "flaming"
+    for text in FLAMING_HARMLESS:
+        yield text, NON_TOXIC, "flaming"
+
+
+def obfuscate(text: str, rng: random.Random) -> str:
+    """One disguise, chosen at random, applied to the longest word of text."""
+    words = text.split()
+    if not words:
+        return text
+    i = max(range(len(words)), key=lambda k: len(words[k]))
+    word = words[i]
+    how = rng.choice(("leet", "spaced", "stretched", "homoglyph", "zero_width", "masked"))
+    if how == "leet":
+        word = "".join(_LEET.get(c, c) for c in word)
+    elif how == "spaced":
+        word = " ".join(word)
+    elif how == "stretched" and len(word) > 2:
+        k = rng.randrange(1, len(word) - 1)
+        word = word[:k] + word[k] * rng.randint(3, 5) + word[k + 1 :]
+    elif how == "homoglyph":
+        word = "".join(_HOMOGLYPHS.get(c, c) for c in word)
+    elif how == "zero_width":
+        word = "\u200b".join(word)
+    elif how == "masked" and len(word) > 2:
+        word = word[0] + "*" * (len(word) - 2) + word[-1]
+    words[i] = word
+    return " ".join(words)
+
+
+def obfuscated_copies(
+    rows: Sequence[tuple[str, str]], count: int, seed: int = 13
+) -> list[tuple[str, str]]:
+    """count disguised copies of toxic rows (text, label), labels kept."""
+    rng = random.Random(seed)
+    toxic = [(t, label) for t, label in rows if label != NON_TOXIC and len(t.split()) <= 30]
+    if not toxic:
+        return []
+    return [(obfuscate(t, rng), label) for t, label in rng.choices(toxic, k=count)]
+
+
+def augmented_rows(kinds: Sequence[str] = ("identity", "chat")) -> list[tuple[str, str]]:
+    """The generated rows as (text, label), for the `augment` source format."""
+    out: list[tuple[str, str]] = []
+    if "identity" in kinds:
+        out += [(t, label) for t, label, _ in identity_rows()]
+    if "chat" in kinds:
+        out += [(t, label) for t, label, _ in chat_rows()]
+    return out
