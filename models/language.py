@@ -146,6 +146,7 @@ def _ranked(text: str, languages: tuple[str, ...] | None) -> list[tuple[str, flo
     return _identifier(languages).rank(text)
 
 
+@lru_cache(maxsize=65536)
 def detect_language(text: str) -> LanguageGuess:
     """The language of one excerpt (see the module's rules)."""
     text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
