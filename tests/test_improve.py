@@ -56,6 +56,13 @@ def test_a_better_model_is_written_with_its_card_and_weights(improved, base_mode
     assert result.better and result.written is not None
     assert summary["new"]["f1"] > summary["old"]["f1"]
     assert summary["rows"]["holdout"] >= 30 and summary["rows"]["distilled"] > 0
+    # the new model's thresholds were judged on decisions set aside from training, not held out
+    assert summary["rows"]["threshold_fit"] >= 20
+    assert (
+        summary["rows"]["train"] + summary["rows"]["threshold_fit"] + summary["rows"]["holdout"]
+        == summary["rows"]["decisions_used"]
+    )
+    assert "fitted" in summary["thresholds"]
     # a valid model folder: checksums and config pass the loader's checks
     classifier = Classifier(result.written)
     assert classifier.labels[-1] == "cheating"

@@ -41,7 +41,7 @@ from models.errors import ModlensError
 from models.model_folder import CARD_NAME, DEFAULT_MODEL_DIR, load_config, write_config
 from models.normalize import normalize
 from models.taxonomy import NON_TOXIC
-from models.thresholds_fit import toxic_scores
+from models.thresholds_fit import MIN_DECISIONS, FitError, fit_classifier, toxic_scores
 from models.versions import STAGING_PREFIX, TRAINABLE_DIR, trainable_dir
 from training.data import DataError, Source, read_labeled_file, text_key
 
@@ -65,6 +65,9 @@ class ImproveOptions:
     max_unlabeled: int = 20_000
     min_decisions: int = 100  # fewer: fit thresholds instead (models.thresholds_fit)
     min_category_examples: int = 20  # a new studio category needs this many decisions
+    # part of the training decisions kept aside to fit the new model's thresholds (fine-tuning
+    # moves its probabilities); used when it gives MIN_DECISIONS rows of both kinds
+    threshold_fraction: float = 0.15
     seed: int = 13
     threads: int | None = None
 
@@ -342,6 +345,16 @@ def fine_tune(
 # --- the model card -------------------------------------------------------------------------
 
 
+def _thresholds_line(fitted: dict[str, Any]) -> str:
+    if not fitted.get("fitted"):
+        return f"the previous model's ({fitted.get('reason', 'kept')})"
+    per = ", ".join(f"{k} {v:.2f}" for k, v in fitted["category_thresholds"].items())
+    return (
+        f"fitted on {fitted['rows']} decisions set aside from training: toxic "
+        f"{fitted['threshold']:.2f}" + (f"; {per}" if per else "")
+    )
+
+
 def render_card(name: str, summary: dict[str, Any]) -> str:
     old, new, rows = summary["old"], summary["new"], summary["rows"]
     lines = [
@@ -363,6 +376,7 @@ def render_card(name: str, summary: dict[str, Any]) -> str:
         f"({rows['train']} to train, {rows['holdout']} held out)",
         f"- Undecided excerpts distilled from the previous model's verdicts: "
         f"{rows['distilled']} (of {rows['unlabeled']} given)",
+        f"- Thresholds: {_thresholds_line(summary.get('thresholds') or {})}",
         f"- Time: {summary['seconds']:.0f} s",
         "",
         "## Categories",
@@ -432,6 +446,12 @@ def improve(
             "(modlens improve --fit-thresholds, or Fit thresholds in the app)."
         )
     train_rows, holdout = split_holdout(rows, options.holdout_fraction, options.seed)
+    fit_rows: list[tuple[str, str]] = []
+    if len(train_rows) * options.threshold_fraction >= MIN_DECISIONS:
+        kept, aside = split_holdout(train_rows, options.threshold_fraction, options.seed + 1)
+        aside_toxic = sum(label != NON_TOXIC for _, label in aside)
+        if 0 < aside_toxic < len(aside):
+            train_rows, fit_rows = kept, aside
     held_toxic = sum(label != NON_TOXIC for _, label in holdout)
     if held_toxic == 0 or held_toxic == len(holdout):
         raise ImproveError("the held-out decisions need both toxic and non_toxic excerpts")
@@ -499,6 +519,7 @@ def improve(
             },
         )
         stage("exporting to int8 ONNX", 1, 1)
+        fitted = _fit_new_thresholds(staging / "model", fit_rows, options.threads)
         stage("judging the new model", 0, 1)
         new_scores = judge(Classifier(staging / "model", threads=options.threads), holdout, labels)
         stage("judging the new model", 1, 1)
@@ -515,6 +536,7 @@ def improve(
                 "decisions": n_read,
                 "decisions_used": len(rows),
                 "train": len(train_rows),
+                "threshold_fit": len(fit_rows),
                 "holdout": len(holdout),
                 "unlabeled": len(extra),
                 "distilled": training["distilled_excerpts"],
@@ -530,6 +552,7 @@ def improve(
                 }
                 for label in labels[1:]
             },
+            "thresholds": fitted,
             "training_steps": training["steps"],
             "options": asdict(options),
             "created": time.time(),
@@ -551,6 +574,37 @@ def improve(
         return ImproveResult(better, out if better else None, summary)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fit_new_thresholds(
+    folder: Path, rows: list[tuple[str, str]], threads: int | None
+) -> dict[str, Any]:
+    """Fit the exported model's thresholds on decisions it was not trained on, and keep them in
+    its config when they beat the thresholds it inherited there."""
+    if not rows:
+        return {"fitted": False, "reason": "too few decisions to set some aside"}
+    classifier = Classifier(folder, threads=threads)
+    try:
+        fit = fit_classifier(classifier, rows)
+    except FitError as exc:
+        return {"fitted": False, "reason": str(exc)}
+    if fit.after.f1 <= fit.before.f1:
+        return {"fitted": False, "reason": "the inherited thresholds did as well", "rows": fit.rows}
+    _, config = load_config(folder)
+    write_config(
+        folder,
+        replace(
+            config,
+            threshold=fit.threshold,
+            category_thresholds=dict(fit.category_thresholds),
+        ),
+    )
+    return {
+        "fitted": True,
+        "rows": fit.rows,
+        "threshold": fit.threshold,
+        "category_thresholds": fit.category_thresholds,
+    }
 
 
 def default_model_dir() -> Path:
