@@ -22,7 +22,7 @@ def missing_training() -> str | None:
     """None when fine-tuning can run here; else which package is missing (nothing imported)."""
     from importlib.util import find_spec
 
-    for name in ("torch", "transformers", "onnx"):
+    for name in ("torch", "transformers", "accelerate", "onnx", "sklearn", "tqdm"):
         try:
             if find_spec(name) is None:
                 return name
@@ -246,6 +246,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ModlensError, ValueError) as exc:
         _say(str(exc))
+        return 2
+    except ImportError as exc:  # a part of the training extra that find_spec could not see
+        _say(missing_message(exc.name or "a training package"))
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
