@@ -64,6 +64,8 @@ REPEAT_MAX_WORDS = 8
 # ... and covers at least this many words: "go go go" or "kill yourself" said three times is
 # what a player said, not a loop
 REPEAT_MIN_WORDS = 8
+# a decoding window whose text compresses this well repeats itself (Whisper's own limit)
+COMPRESSION_LIMIT = 2.4
 # the VAD settings (measured on espeak sessions and game chat: see benchmarks/bench_speech.py)
 VAD_PARAMETERS: dict[str, float | int] = {"min_silence_duration_ms": 700, "speech_pad_ms": 300}
 # a second language this likely in a chunk marks the track as code-switched
@@ -85,6 +87,7 @@ class Segment:
     end: float
     words: tuple[Word, ...]
     retried: bool = False  # came from a second decoding of a stretch the first one left empty
+    compression_ratio: float = 0.0  # of its decoding window's text (zlib); high: it repeats
 
 
 @dataclass(frozen=True)
@@ -328,11 +331,38 @@ class Transcriber:
         raw, info = self._decode(joined, self.beam_size, hint=True, timestamps=use_vad)
         loops: list[Loop] = []
         heard: list[Word] = []
+        held: list[Segment] = []  # from windows whose text repeats itself
         # streamed as decoded, so a caller can show progress and stop early
         for segment in self._segments(raw, speech if use_vad else None, 0.0, loops):
+            if use_vad and self.retry and segment.compression_ratio > COMPRESSION_LIMIT:
+                held.append(segment)
+                continue
             heard.extend(segment.words)
             yield _shifted(segment, offset)
         retried: list[Stretch] = []
+        # a window that repeats itself (a loop longer than collapse_loops looks for): its
+        # speech is decoded again with a beam; the first pass stands if that loops as well
+        for span in _merge(Stretch(x.start - 0.05, x.end + 0.05) for x in held):
+            retried.append(span)
+            first = [x for x in held if span.start <= x.start and x.end <= span.end]
+            part = [
+                Stretch(max(a.start, span.start), min(a.end, span.end))
+                for a in speech
+                if a.end > span.start and a.start < span.end
+            ]
+            looped: list[Loop] = []
+            more: list[Segment] = []
+            if part:
+                clip = np.concatenate(
+                    [audio[int(a.start * SAMPLE_RATE) : int(a.end * SAMPLE_RATE)] for a in part]
+                )
+                again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
+                more = list(self._segments(again, part, 0.0, looped, retried=True))
+            if looped or not any(x.words for x in more):
+                more = first
+            for segment in more:
+                heard.extend(segment.words)
+                yield _shifted(segment, offset)
         if use_vad and self.retry:
             for gap in uncovered(speech, heard):
                 retried.append(gap)
@@ -408,7 +438,8 @@ class Transcriber:
                 start, end = round(start + shift, 3), round(end + shift, 3)
             if not text:
                 continue
-            yield Segment(text, start, end, tuple(words), retried)
+            ratio = float(getattr(segment, "compression_ratio", 0.0) or 0.0)
+            yield Segment(text, start, end, tuple(words), retried, ratio)
 
     def transcribe_chunks(
         self,
@@ -465,6 +496,7 @@ def _shifted(segment: Segment, offset: float) -> Segment:
         round(segment.end + offset, 3),
         words,
         segment.retried,
+        segment.compression_ratio,
     )
 
 
