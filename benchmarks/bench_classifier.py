@@ -265,7 +265,64 @@ def card_section(results: dict) -> str:
             f"- {name}: F1 fp32 {m['f1_fp32']:.4f}, int8 {m['f1_int8']:.4f} "
             f"(difference {m['difference']:+.4f})"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + other_benchmarks()
+
+
+def _result(name: str) -> dict | None:
+    path = ROOT / "benchmarks" / "results" / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def other_benchmarks() -> str:
+    """The functional suite, leave-one-domain-out and other-language results, from the JSON
+    files their benchmarks wrote (benchmarks/results/), for the model card."""
+    lines: list[str] = []
+    functional = _result("functional.json")
+    if functional:
+        lines += [
+            "",
+            "### The project's functional suite (`benchmarks/bench_functional.py`)",
+            "",
+            f"Harmless identity mentions passed: {functional['harmless_identity_passed']:.1%}; "
+            f"hateful lines flagged: {functional['hateful_flagged']:.1%} "
+            "(tests/data/functional_suite.csv, the project's own sentences).",
+            "",
+            "| functionality | passed |",
+            "|---|---|",
+        ]
+        for name, m in functional["per_functionality"].items():
+            lines.append(f"| {name} | {m['passed']}/{m['total']} ({m['rate']:.0%}) |")
+    lodo = _result("lodo.json")
+    if lodo:
+        from training.lodo import LodoResult, format_table
+
+        lines += [
+            "",
+            "### Leave one domain out (`benchmarks/bench_lodo.py`)",
+            "",
+            f"Method: {lodo['method']} (linear probe: logistic regression on frozen MiniLM-L6 "
+            "sentence embeddings); each source held out in turn, the same sample per training "
+            "source for both recipes; `old` = the v2 sources, `new` = plus ToxiGen seed "
+            "sentences, the generated identity and game-chat rows and disguised copies.",
+            "",
+            format_table([LodoResult(**r) for r in lodo["results"]]).rstrip(),
+        ]
+    other = _result("multilingual.json")
+    if other:
+        lines += [
+            "",
+            "### German and Russian (`benchmarks/bench_multilingual.py`), toxic-vs-not F1",
+            "",
+            "| test set | safetext list | glin-profanity | own n-gram model | what ships |",
+            "|---|---|---|---|---|",
+        ]
+        for name, row in other.items():
+            lines.append(
+                f"| {name} ({row['shipped']['rows']} rows) | {row['safetext']['f1']:.3f} | "
+                f"{row['glin']['f1']:.3f} | {row['trained']['f1']:.3f} | "
+                f"{row['shipped']['f1']:.3f} |"
+            )
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def update_card(model: Path, results: dict) -> None:

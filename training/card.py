@@ -122,6 +122,11 @@ def render_card(
         "",
         "- Trained on English text; Dota 2 chat is the only gaming data. Other games' slang "
         "and voice transcripts (Whisper errors) are out of its training distribution.",
+        "- Other languages: each excerpt's language is identified (py3langid, with rules for "
+        "short chat); German and Russian lines go to character n-gram models of their own "
+        "(models/lexicon, trained on GermEval 2018 and Gorbunova's Russian comments by "
+        "training/multilingual.py); a line in any other language that this model does not flag "
+        "is reported as `not checked`, never as clean.",
         "- Davidson's labels carry a known dialect bias; HateXplain text was lowercased "
         "with punctuation removed.",
         "- Retrain on your studio's own data with `modlens train` (see the project README).",
