@@ -269,3 +269,34 @@ def test_cancel_or_kill_mid_run_leaves_the_model_untouched(how, base_model, tmp_
         assert ModelVersions(versions).versions(include_default=False) == []
         ModelVersions(versions).clean_staging()
         assert list(versions.iterdir()) == []
+
+
+def test_the_apps_database_can_be_given_as_the_decisions(base_model, tiny_model_dir, tmp_path):
+    """--decisions modlens.sqlite3: its decisions, and its undecided excerpts to distil."""
+    from client.store import Store
+    from models.classifier import Classifier
+    from models.excerpts import Excerpt
+    from training.improve import ImproveOptions, improve
+
+    rows = decisions()
+    texts = [r["text"] for r in rows] + [f"nice one u{i}" for i in range(25)]
+    excerpts = [Excerpt(t, 0, len(t)) for t in texts]
+    store = Store(tmp_path / "modlens.sqlite3")
+    session = store.create_session("text", "chat")
+    stored = store.add_excerpts(session.id, excerpts, Classifier(tiny_model_dir).classify(texts))
+    for excerpt, row in zip(stored, rows, strict=False):
+        if row["label"] == "non_toxic":
+            store.decide(excerpt.id, "dismiss")
+        elif excerpt.toxic:
+            store.decide(excerpt.id, "relabel", "insult")
+        else:
+            store.decide(excerpt.id, "missed", "insult")
+    store.close()
+    result = improve(
+        tmp_path / "modlens.sqlite3",
+        tmp_path / "v1",
+        model=base_model,
+        options=ImproveOptions(**FAST),
+    )
+    assert result.summary["rows"]["decisions"] == len(rows)
+    assert result.summary["rows"]["unlabeled"] == 25

@@ -93,22 +93,50 @@ class _Stage:
 # --- reading the input ----------------------------------------------------------------------
 
 
+STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
+
+
+def store_data(path: str | os.PathLike[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The decisions and the undecided excerpts kept in the app's database (read, not changed)."""
+    from client.store import Store, StoreError
+
+    try:
+        store = Store(path)
+    except StoreError as exc:
+        raise ImproveError(str(exc)) from None
+    try:
+        decided = store.current_decisions()
+        undecided = [
+            e.text
+            for session in store.sessions()
+            for e in store.excerpts(session.id)
+            if e.id not in decided and e.text.strip()
+        ]
+        return list(store.training_rows()), undecided
+    finally:
+        store.close()
+
+
 def read_decisions(
     path: str | os.PathLike[str], labels: Sequence[str], categories: Sequence[str] = ()
 ) -> list[tuple[str, str]]:
     """(text, label) per decided excerpt; the latest decision on a text wins.
 
+    path: a `text,label` CSV or JSONL, or the app's database (modlens.sqlite3) itself.
     labels: the model's; categories: the studio's own, which improve may add to the model.
     """
     path = Path(path)
     if not path.is_file():
         raise ImproveError(f"decisions file not found: {path}")
-    source = Source(name="decisions", format="labeled", path=path, mapping={})
     rows: list[tuple[str, str]] = []
     try:
-        for text, label, _ in read_labeled_file(source):
-            if text.strip():
-                rows.append((text.strip(), label.strip()))
+        if path.suffix.lower() in STORE_SUFFIXES:
+            rows = [(t.strip(), label) for t, label in store_data(path)[0] if t.strip()]
+        else:
+            source = Source(name="decisions", format="labeled", path=path, mapping={})
+            for text, label, _ in read_labeled_file(source):
+                if text.strip():
+                    rows.append((text.strip(), label.strip()))
     except DataError as exc:
         raise ImproveError(str(exc)) from None
     except KeyError as exc:
@@ -161,13 +189,17 @@ def read_unlabeled(path: str | os.PathLike[str] | None, exclude: set[str]) -> li
         raise ImproveError(f"undecided excerpts file not found: {path}") from None
     except OSError as exc:
         raise ImproveError(f"{path} cannot be read: {exc}") from exc
+    return read_unlabeled_texts(text.splitlines(), exclude)
+
+
+def read_unlabeled_texts(lines: Sequence[str], exclude: set[str]) -> list[str]:
     seen = set(exclude)
     out = []
-    for line in text.splitlines():
+    for line in lines:
         key = text_key(line)
         if key and key not in seen:
             seen.add(key)
-            out.append(line.strip())
+            out.append(" ".join(line.split()))
     return out
 
 
@@ -455,7 +487,11 @@ def improve(
     held_toxic = sum(label != NON_TOXIC for _, label in holdout)
     if held_toxic == 0 or held_toxic == len(holdout):
         raise ImproveError("the held-out decisions need both toxic and non_toxic excerpts")
-    extra = read_unlabeled(unlabeled, {text_key(t) for t, _ in rows})
+    decided = {text_key(t) for t, _ in rows}
+    if unlabeled is None and Path(decisions).suffix.lower() in STORE_SUFFIXES:
+        extra = read_unlabeled_texts(store_data(decisions)[1], decided)
+    else:
+        extra = read_unlabeled(unlabeled, decided)
     if len(extra) > options.max_unlabeled:
         extra = random.Random(options.seed).sample(extra, options.max_unlabeled)
 

@@ -48,7 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "the new model is better there. Exit codes: 0 written, 1 not better (nothing written), "
         f"2 bad input. Needs the training extra: {INSTALL_HINT}",
     )
-    parser.add_argument("--decisions", required=True, metavar="FILE", help="text,label CSV/JSONL")
+    parser.add_argument(
+        "--decisions",
+        required=True,
+        metavar="FILE",
+        help="text,label CSV/JSONL, or the app's database (modlens.sqlite3: its decisions, and "
+        "its undecided excerpts when --unlabeled is not given)",
+    )
     parser.add_argument(
         "--unlabeled", metavar="FILE", help="undecided excerpts, one per line (distilled)"
     )
