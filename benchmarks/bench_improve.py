@@ -192,6 +192,8 @@ def main() -> int:
             "peak_mib": peak,
             "written": summary["better"],
             "held_out": {"old": summary["old"], "new": summary["new"]},
+            "thresholds": summary.get("thresholds"),
+            "rows": summary["rows"],
         }
         if summary["better"]:
             entry["test"] = f1_scores(out, sets, args.threads or 2)
