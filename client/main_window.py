@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.labels import plain_html
+from client.services import StoreService
 from client.settings import Settings, save_settings
 from client.store import Store
 from client.widgets.live_view import LiveView
@@ -258,7 +259,8 @@ class MainWindow(QMainWindow):
         def failed(message: str) -> None:
             self._warn("Export failed", f"{path} could not be written: {message}")
 
-        run_task(lambda: self.store.export_training(path), done, failed, self)
+        service = StoreService(self.store)
+        run_task(lambda: service.export_training(path), done, failed, self)
 
     def open_settings(self) -> None:
         from client.widgets.settings_dialog import SettingsDialog

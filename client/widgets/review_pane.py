@@ -20,6 +20,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from client.labels import model_flagged, plain_html
+from client.services import StoreService
 from client.store import Store, StoredExcerpt
 from client.widgets.decision_panel import DecisionPanel
 from client.widgets.excerpt_table import ExcerptTable
@@ -112,7 +113,9 @@ class ReviewPane(QWidget):
         if action == "relabel" and not model_flagged(excerpt):
             action = "missed"  # flagging what the model passed is its own kind of decision
         try:
-            self.store.decide(excerpt.id, action, label or None, note, self.moderator())
+            StoreService(self.store).decide(
+                excerpt.id, action, label or None, note, self.moderator()
+            )
         except (ModlensError, ValueError, OSError) as exc:
             self._warn("Decision not saved", str(exc))
             return
@@ -159,7 +162,7 @@ class ReviewPane(QWidget):
         try:
             decision = self.store.last_decision(self.session_id)
             if decision is not None:
-                self.store.undo(decision.id)
+                StoreService(self.store).undo(decision.id)
         except ModlensError as exc:
             self._warn("Undo not saved", str(exc))
             return
@@ -208,7 +211,7 @@ class ReviewPane(QWidget):
         if text == decision.note:
             return False
         try:
-            self.store.decide(
+            StoreService(self.store).decide(
                 excerpt.id,
                 decision.action,
                 decision.label,

@@ -39,6 +39,7 @@ from client.labels import (
     label_name,
     shown_probability,
 )
+from client.services import StoreService
 from client.store import Store, StoredExcerpt
 from client.widgets.excerpt_table import tint
 from client.widgets.player_summary import PlayerSummary
@@ -343,8 +344,8 @@ class TextView(QWidget):
 
         def work() -> list[StoredExcerpt]:
             verdicts = classifier.classify(excerpts)
-            session = self.store.create_session("text", title, source_text=text)
-            return self.store.add_excerpts(session.id, excerpts, verdicts)
+            # the session and its excerpts in one transaction, on this pool thread's connection
+            return StoreService(self.store).save_text_check(title, text, excerpts, verdicts)
 
         run_task(work, lambda stored: self._checked(text, stored), self._failed, self)
 
