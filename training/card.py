@@ -24,6 +24,20 @@ SOURCE_INFO = {
     "ethos": ("ETHOS (Mollas et al.): YouTube and Reddit comments", "GPL-3.0"),
     "hateval": ("HatEval 2019 (Basile et al.): tweets", "CC BY-NC 4.0 (non-commercial)"),
     "labeled": ("studio-labeled data / moderator decisions", "the studio's own"),
+    "toxigen_seeds": (
+        "ToxiGen seed sentences (Hartvigsen et al., 2022): neutral and hateful mentions of groups",
+        "MIT + CDLA-Permissive-2.0",
+    ),
+    "augment": (
+        "modlens's own generated rows (training/augment.py): counterfactual identity "
+        "statements, masked profanity, flaming and harmless twins",
+        "the project's own",
+    ),
+    "germeval": ("GermEval 2018 (Wiegand et al.): German tweets", "CC BY 4.0"),
+    "russian": (
+        "Russian toxic comments (Gorbunova, 2022): 2ch, Pikabu, VK",
+        "no licence stated (research)",
+    ),
 }
 
 
