@@ -187,6 +187,24 @@ def collapse_loops(words: Sequence[Word]) -> tuple[tuple[Word, ...], tuple[Loop,
     return tuple(kept), tuple(loops)
 
 
+_STUTTER = re.compile(r"(\w)\1{5,}", re.UNICODE)
+# a "word" this long is a decoding loop inside one token run ("uvvvvvvvv..."), not speech
+LONGEST_WORD = 40
+
+
+def drop_stutters(words: list[Word], loops: list[Loop]) -> list[Word]:
+    """Words without the ones that are a letter looped ("uvvvvvvv"): each becomes a Loop, and
+    its time is left without words (so coverage sees it)."""
+    kept = []
+    for word in words:
+        text = word.text.strip()
+        if len(text) > LONGEST_WORD or _STUTTER.search(text):
+            loops.append(Loop(word.start, word.end, text[:20], len(text)))
+        else:
+            kept.append(word)
+    return kept
+
+
 def uncovered(
     speech: Sequence[Stretch], words: Iterable[Word], minimum: float = UNTRANSCRIBED_S
 ) -> list[Stretch]:
@@ -358,8 +376,11 @@ class Transcriber:
                 )
                 again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
                 more = list(self._segments(again, part, 0.0, looped, retried=True))
+            worst = max((x.compression_ratio for x in first), default=0.0)
             if looped or not any(x.words for x in more):
                 more = first
+            elif max(x.compression_ratio for x in more) >= worst:
+                more = first  # no better: the first pass stands
             for segment in more:
                 heard.extend(segment.words)
                 yield _shifted(segment, offset)
@@ -425,7 +446,7 @@ class Transcriber:
                         w.word, round(start + shift, 3), round(end + shift, 3), float(w.probability)
                     )
                 )
-            words, found = collapse_loops(words)
+            words, found = collapse_loops(drop_stutters(words, loops))
             loops.extend(found)
             if words:
                 text = "".join(w.text for w in words).strip()

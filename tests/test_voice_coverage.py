@@ -254,3 +254,16 @@ def test_untranscribed_speech_language_and_loops_reach_every_report_format(tmp_p
             assert "00:00:33,600 --> 00:01:25,800\nanna: untranscribed speech" in text
         else:
             assert "untranscribed speech from 0:33.6 to 1:25.8" in text, suffix
+
+
+def test_a_letter_looped_into_one_long_word_is_dropped_and_its_time_left_uncovered():
+    from models.transcriber import Loop, drop_stutters
+
+    words = [*_words("good game everyone"), Word(" uvvvvvvvvvvvvvvvvvvv", 1.0, 20.0, 0.1)]
+    loops: list[Loop] = []
+    kept = drop_stutters(words, loops)
+    assert [w.text for w in kept] == [" good", " game", " everyone"]
+    assert loops and loops[0].start == 1.0 and loops[0].end == 20.0
+    # the stretch the looped "word" claimed is speech without words again
+    assert uncovered([Stretch(0.0, 20.0)], kept) == [Stretch(1.45, 20.0)]
+    assert drop_stutters(_words("gg ez noooo"), []) == _words("gg ez noooo")
