@@ -14,6 +14,7 @@ it through `improved`, and the Model versions dialog switches back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
@@ -250,10 +251,15 @@ class ImproveDialog(QDialog):
         self.stage.setText("Cancelling…")
         self.process.terminate()
         process = self.process
-        QTimer.singleShot(
-            KILL_AFTER_MS,
-            lambda: process.kill() if process.state() != QProcess.ProcessState.NotRunning else None,
-        )
+
+        def kill_if_running() -> None:
+            # RuntimeError: the dialog, and its process object, were closed meanwhile
+            with contextlib.suppress(RuntimeError):
+                if process.state() != QProcess.ProcessState.NotRunning:
+                    process.kill()
+
+        # the process as context: the timer goes with it when it is deleted first
+        QTimer.singleShot(KILL_AFTER_MS, process, kill_if_running)
 
     def _process_error(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:
