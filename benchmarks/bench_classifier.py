@@ -347,7 +347,16 @@ def main() -> int:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the TF-IDF baseline (it is model-free)"
     )
+    parser.add_argument(
+        "--card-from",
+        metavar="JSON",
+        help="only rewrite the model card's Benchmarks section from an earlier run's results "
+        "(and the other benchmarks' files in benchmarks/results), measuring nothing",
+    )
     args = parser.parse_args()
+    if args.card_from:
+        update_card(Path(args.model), json.loads(Path(args.card_from).read_text("utf-8")))
+        return 0
     data = Path(args.data)
     if not data.is_dir():
         print(f"bench: datasets not found at {data} (pass --data)", file=sys.stderr)
