@@ -280,3 +280,36 @@ def test_language_routing_can_be_switched_off(tiny_model_dir: Path) -> None:
 )
 def test_the_shipped_model_flags_masked_profanity(shipped: Classifier, text: str) -> None:
     assert shipped.classify_one(text).toxic
+
+
+# the shipped model's measured rates on the project's functional suite (benchmarks/results/
+# functional.json), less a small margin: a model that does worse must not ship unnoticed
+SUITE_FLOORS = {"harmless_identity_passed": 0.58, "hateful_flagged": 0.80}
+
+
+@needs_shipped_model
+def test_the_shipped_model_keeps_its_functional_suite_rates(shipped: Classifier) -> None:
+    from training.functional import run_suite
+
+    result = run_suite(shipped)
+    assert result.harmless_identity_passed >= SUITE_FLOORS["harmless_identity_passed"]
+    assert result.hateful_flagged >= SUITE_FLOORS["hateful_flagged"]
+
+
+@needs_shipped_model
+def test_identity_mention_pairs_hateful_scores_above_harmless_for_every_group(
+    shipped: Classifier,
+) -> None:
+    from training.functional import HARMLESS_IDENTITY, HATEFUL, load_suite
+
+    cases = [c for c in load_suite() if c.functionality in HARMLESS_IDENTITY + HATEFUL]
+    verdicts = shipped.classify([c.text for c in cases])
+    by_group: dict[str, dict[bool, list[float]]] = {}
+    for case, verdict in zip(cases, verdicts, strict=True):
+        scores = by_group.setdefault(case.group, {True: [], False: []})
+        scores[case.functionality in HATEFUL].append(verdict.score)
+    assert len(by_group) >= 8
+    for group, scores in by_group.items():
+        hateful = sum(scores[True]) / len(scores[True])
+        harmless = sum(scores[False]) / len(scores[False])
+        assert hateful > harmless, (group, hateful, harmless)
