@@ -69,7 +69,8 @@ def build_session(
                 burst = float(rng.uniform(2.0, 6.0))
                 begin = int((at + 0.5) * RATE)
                 end = min(len(audio), begin + int(burst * RATE))
-                audio[begin:end] += rng.normal(0, 0.03, end - begin).astype(np.float32)
+                if end > begin:  # a burst that would start past the end is left out
+                    audio[begin:end] += rng.normal(0, 0.03, end - begin).astype(np.float32)
                 gap += burst + 1.0
             at += gap
     # low hiss under everything, as a headset microphone has
