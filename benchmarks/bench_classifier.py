@@ -248,11 +248,26 @@ def card_section(results: dict) -> str:
             + ".",
         ]
     lines += ["", CONDA_NOTE]
+    quiet = results.get("int8_speed_quiet")
+    if quiet:
+        lines += [
+            "",
+            f"Speed on a quiet machine (load average {quiet['load_average_1min']}), "
+            f"{quiet['lines']} CONDA lines, batch {quiet['batch']}, {quiet['threads']} threads: "
+            f"int8 model {quiet['int8_model_per_second']:.0f} excerpts/s; with language "
+            f"identification (classify) {quiet['classify_with_language_id_per_second']:.0f} "
+            "excerpts/s.",
+        ]
     speed = results["int8_vs_fp32"].get("speed")
     if speed:
         lines += [
             "",
-            f"Speed on {speed['lines']} CONDA chat lines, batch {speed['batch']}, "
+            (
+                "In the same run as the numbers above (other work on the machine slowed it): "
+                if quiet
+                else ""
+            )
+            + f"Speed on {speed['lines']} CONDA chat lines, batch {speed['batch']}, "
             f"{speed['threads']} threads: int8 ONNX {speed['int8_onnx_per_second']:.0f} "
             f"excerpts/s, fp32 PyTorch {speed['fp32_pytorch_per_second']:.0f} excerpts/s "
             f"({speed['speedup']:.1f}x).",
