@@ -82,3 +82,22 @@ def test_a_huge_paste_on_standard_input_streams_through(tiny_model_dir: Path) ->
     rows = result.stdout.decode().splitlines()
     assert len(rows) == 3000
     assert json.loads(rows[-1])["text"] == "message number 2999 gg"
+
+
+def test_json_says_language_and_method_and_the_table_says_not_checked(
+    tiny_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    french = "tu es vraiment le pire joueur que j'ai jamais vu"
+    args = ["classify", "--model", str(tiny_model_dir), "--threshold", "1.0"]
+    assert main([*args, "--json", "gg wp", french, "иди нахуй, дебил"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["language"], r["method"]) for r in rows] == [
+        ("en", "model"),
+        ("fr", "not checked"),
+        ("ru", "model"),
+    ]
+    assert rows[1]["toxic"] is False and rows[2]["toxic"] is True
+    assert main([*args, "--color", "never", french]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "not checked" in table[1] and "non toxic" not in table[1]
