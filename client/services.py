@@ -134,8 +134,28 @@ class StoreService:
         excerpts: Sequence[Excerpt],
         verdicts: Sequence,
         duration: float | None,
+        untranscribed: Sequence[tuple[str, float, float]] = (),
+        language: str | None = None,
     ) -> list[StoredExcerpt]:
-        return self.store.finish_track(track_id, excerpts, verdicts, duration)
+        return self.store.finish_track(
+            track_id, excerpts, verdicts, duration, untranscribed, language
+        )
+
+    def scan_language(self, track_id: int) -> str | None:
+        """The language the moderator set for the track's session; None: detect it."""
+        track = self.store.track(track_id)
+        return self.store.session_language(track.session_id) if track is not None else None
+
+    def set_session_language(self, session_id: int, language: str | None) -> list[Track]:
+        """Scan the session's files in language from now on (None: detect it) and queue its
+        scanned files again; returns the tracks to scan. Decided excerpts stay (finish_track)."""
+        self.store.set_session_language(session_id, language)
+        again = []
+        for track in self.store.tracks(session_id):
+            if track.status in ("done", "failed"):
+                self.store.rescan_track(track.id)
+                again.append(self.store.track(track.id) or track)
+        return again
 
     def scan_failed(self, track_id: int, message: str) -> None:
         self.store.set_track_status(track_id, "failed", error=message)

@@ -106,6 +106,20 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT RAISE(ABORT, 'an excerpt with a moderator decision is never deleted');
     END;
     """,
+    # v4: voice trust. The language a session is scanned in (NULL: detected), the language each
+    # track was heard in, and the stretches of speech a scan heard but could not put into words
+    """
+    ALTER TABLE sessions ADD COLUMN language TEXT;
+    ALTER TABLE tracks ADD COLUMN language TEXT;
+    CREATE TABLE untranscribed (
+        id INTEGER PRIMARY KEY,
+        track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+        speaker TEXT NOT NULL DEFAULT '',
+        start REAL NOT NULL,
+        end_time REAL NOT NULL
+    );
+    CREATE INDEX untranscribed_track ON untranscribed(track_id, start);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -125,6 +139,7 @@ class Session:
     title: str
     created: float
     source_text: str | None = None
+    language: str | None = None  # the language its files are scanned in; None: detected
 
 
 @dataclass(frozen=True)
@@ -139,12 +154,26 @@ class Track:
     attempts: int = 0  # scans started; one that never ended means the process died in it
     owner_pid: int | None = None  # the process scanning it now (None when nobody is)
     owner_host: str | None = None
+    language: str | None = None  # heard in its last scan ("en", or "de, en (mixed)")
 
 
 _TRACK_COLUMNS = (
     "t.id, t.session_id, t.path, t.status, t.progress, t.duration, t.error, t.attempts, "
-    "t.owner_pid, t.owner_host"
+    "t.owner_pid, t.owner_host, t.language"
 )
+_SESSION_COLUMNS = "id, kind, title, created, source_text, language"
+
+
+@dataclass(frozen=True)
+class UntranscribedSpeech:
+    """A stretch of a track where speech was heard but no words came out: never classified, so
+    never counted as harmless; the moderator has to listen to it."""
+
+    id: int
+    track_id: int
+    speaker: str
+    start: float
+    end: float
 
 
 @dataclass(frozen=True)
@@ -405,7 +434,7 @@ class Store:
         return Session(cursor.lastrowid, kind, title, created, source_text)
 
     def sessions(self, kind: str | None = None) -> list[Session]:
-        query = "SELECT id, kind, title, created, source_text FROM sessions"
+        query = f"SELECT {_SESSION_COLUMNS} FROM sessions"
         args: tuple = ()
         if kind:
             query += " WHERE kind = ?"
@@ -415,7 +444,7 @@ class Store:
 
     def session(self, session_id: int) -> Session | None:
         row = self._db.execute(
-            "SELECT id, kind, title, created, source_text FROM sessions WHERE id = ?",
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?",
             (session_id,),
         ).fetchone()
         return Session(*row) if row else None
@@ -567,6 +596,28 @@ class Store:
                 (status, progress, error, duration, finished, *(owner or (None,) * 4), track_id),
             )
 
+    def rescan_track(self, track_id: int) -> None:
+        """Queue a scanned track again (another language, say), keeping its excerpts until the
+        new scan replaces them: finish_track keeps every decided one, so nothing is refused.
+        StoreError when another live modlens is scanning it."""
+        with self._transaction() as db:
+            owner = db.execute(
+                "SELECT owner_pid, owner_host, owner_token, heartbeat FROM tracks WHERE id = ?",
+                (track_id,),
+            ).fetchone()
+            if owner is None:
+                raise StoreError(f"track {track_id} is not in the database")
+            if owner[2] != _INSTANCE and _owner_alive(owner):
+                raise StoreError(
+                    f"This recording is being scanned by another modlens ({_owner_name(owner)})."
+                )
+            db.execute(
+                "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL, "
+                "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
+                "WHERE id = ?",
+                (track_id,),
+            )
+
     def restart_track(self, track_id: int) -> None:
         """Queue a track again from the start, dropping any excerpts a cut-off scan left.
 
@@ -664,8 +715,12 @@ class Store:
         excerpts: Sequence[Excerpt],
         verdicts: Sequence,
         duration: float | None = None,
+        untranscribed: Sequence[tuple[str, float, float]] = (),
+        language: str | None = None,
     ) -> list[StoredExcerpt]:
-        """A scanned file's excerpts and its 'done' status, written together or not at all.
+        """A scanned file's excerpts and its 'done' status, written together or not at all;
+        with them the stretches of speech it left without words ((speaker, start, end), which
+        replace the last scan's) and the language it was heard in.
 
         Excerpts an earlier scan of the track left are replaced, except those a moderator has
         decided on: they stay with their decisions, and the new scan's excerpt at the same place
@@ -694,13 +749,42 @@ class Store:
                 if _same_place(e.text, e.speaker, e.time) not in kept
             ]
             self.add_excerpts(track.session_id, [e for e, _ in new], [v for _, v in new], track_id)
+            db.execute("DELETE FROM untranscribed WHERE track_id = ?", (track_id,))
+            db.executemany(
+                "INSERT INTO untranscribed (track_id, speaker, start, end_time) "
+                "VALUES (?, ?, ?, ?)",
+                [(track_id, speaker or "", float(a), float(b)) for speaker, a, b in untranscribed],
+            )
             db.execute(
                 "UPDATE tracks SET status = 'done', progress = 1, error = NULL, "
                 "duration = COALESCE(?, duration), finished = ?, owner_pid = NULL, "
-                "owner_host = NULL, owner_token = NULL WHERE id = ?",
-                (duration, time.time(), track_id),
+                "owner_host = NULL, owner_token = NULL, language = ? WHERE id = ?",
+                (duration, time.time(), language or None, track_id),
             )
         return [e for e in self.excerpts(track.session_id) if e.track_id == track_id]
+
+    def untranscribed(self, session_id: int) -> list[UntranscribedSpeech]:
+        """The session's stretches of speech without words, in time order."""
+        rows = self._db.execute(
+            "SELECT u.id, u.track_id, u.speaker, u.start, u.end_time FROM untranscribed u "
+            "JOIN tracks t ON t.id = u.track_id WHERE t.session_id = ? "
+            "ORDER BY u.start, u.track_id, u.id",
+            (session_id,),
+        ).fetchall()
+        return [UntranscribedSpeech(*row) for row in rows]
+
+    def set_session_language(self, session_id: int, language: str | None) -> None:
+        """The language the session's files are scanned in from now on; None: detect it."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sessions SET language = ? WHERE id = ?", (language or None, session_id)
+            )
+
+    def session_language(self, session_id: int) -> str | None:
+        row = self._db.execute(
+            "SELECT language FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        return row[0] if row else None
 
     def excerpts(self, session_id: int) -> list[StoredExcerpt]:
         rows = self._db.execute(

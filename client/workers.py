@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -211,12 +211,14 @@ class VoiceScan:
         path: str,
         progress: Callable[[float], None],
         cancelled: Callable[[], bool],
-    ) -> tuple[list, list, float | None]:
+        language: str | None = None,
+    ) -> ScanOutcome:
+        """Scan one file; language (a code such as "de") overrides the settings' language."""
         from models.voice import Scanner
 
         classifier = self.classifier(cancelled)
         if classifier is None:
-            return [], [], None
+            return ScanOutcome([], [], None)
         scanner = Scanner(self.transcriber(self.settings()), classifier)
 
         def on_progress(report) -> None:
@@ -224,13 +226,41 @@ class VoiceScan:
             if fraction is not None:
                 progress((report.index + fraction) / max(1, report.total))
 
-        result = scanner.scan([path], on_progress=on_progress, should_stop=cancelled)
+        result = scanner.scan(
+            [path], on_progress=on_progress, should_stop=cancelled, language=language or None
+        )
         if not result.findings and result.errors:
             raise ScanError(" ".join(result.errors))
         duration = max((t.duration or 0.0 for t in result.tracks), default=0.0) or None
         excerpts = [finding.excerpt for finding in result.findings]
         verdicts = [finding.verdict for finding in result.findings]
-        return excerpts, verdicts, duration
+        untranscribed = [
+            (track.speaker, stretch.start, stretch.end) for track, stretch in result.untranscribed
+        ]
+        languages = [t.language_text for t in result.tracks if t.language_text]
+        return ScanOutcome(
+            excerpts, verdicts, duration, untranscribed, ", ".join(dict.fromkeys(languages))
+        )
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What scanning one file gives the store: classified excerpts, the file's length, the
+    stretches of speech left without words ((speaker, start, end)) and the language heard."""
+
+    excerpts: list
+    verdicts: list
+    duration: float | None
+    untranscribed: list[tuple[str, float, float]] = field(default_factory=list)
+    language: str | None = None
+
+    @classmethod
+    def of(cls, result: ScanOutcome | tuple) -> ScanOutcome:
+        """A scan function's result: a ScanOutcome, or (excerpts, verdicts, duration)."""
+        if isinstance(result, ScanOutcome):
+            return result
+        excerpts, verdicts, duration = result
+        return cls(list(excerpts), list(verdicts), duration)
 
 
 @dataclass(frozen=True)
@@ -251,10 +281,11 @@ class ScanQueue(QObject):
     def __init__(
         self,
         store: Store,
-        scan: Callable[..., tuple[list, list, float | None]],
+        scan: Callable[..., ScanOutcome | tuple[list, list, float | None]],
         parent: QObject | None = None,
     ) -> None:
-        """scan(path, progress=fn(fraction), cancelled=fn()->bool) -> (excerpts, verdicts, secs)."""
+        """scan(path, progress=fn(fraction), cancelled=fn()->bool[, language=code]) ->
+        ScanOutcome or (excerpts, verdicts, secs)."""
         super().__init__(parent)
         self.store = store
         self.service = StoreService(store)
@@ -379,14 +410,27 @@ class ScanQueue(QObject):
                 self.progress.emit(job.track_id, fraction)
 
         try:
-            excerpts, verdicts, duration = self.scan(
-                job.path, progress=progress, cancelled=self._cancel_current.is_set
+            # the session's language, when the moderator set one (passed only then, so a scan
+            # function without the argument still works)
+            language = self.service.scan_language(job.track_id)
+            extra = {"language": language} if language else {}
+            outcome = ScanOutcome.of(
+                self.scan(
+                    job.path, progress=progress, cancelled=self._cancel_current.is_set, **extra
+                )
             )
             if self._cancel_current.is_set():
                 # stopped on purpose: queued again, offered again on restart, not a crash
                 self.service.scan_stopped(job.track_id)
                 return
-            stored = self.service.scan_done(job.track_id, excerpts, verdicts, duration)
+            stored = self.service.scan_done(
+                job.track_id,
+                outcome.excerpts,
+                outcome.verdicts,
+                outcome.duration,
+                outcome.untranscribed,
+                outcome.language,
+            )
         except Exception as exc:
             if self._stop.is_set():
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.labels import format_time
 from client.reports import (
     REPORT_FORMATS,
     ModeratorDecision,
@@ -43,7 +45,7 @@ from client.reports import (
     model_meta,
     write_report,
 )
-from client.store import Decision, Store, StoredExcerpt, Track
+from client.store import Decision, Store, StoredExcerpt, Track, UntranscribedSpeech
 from client.workers import run_task
 
 if TYPE_CHECKING:
@@ -140,8 +142,13 @@ def report_decision(decision: Decision | None) -> ModeratorDecision | None:
     )
 
 
-def _track_source(track: Track, excerpts: list[StoredExcerpt]) -> SourceInfo:
+def _track_source(
+    track: Track,
+    excerpts: list[StoredExcerpt],
+    untranscribed: Sequence[UntranscribedSpeech] = (),
+) -> SourceInfo:
     speakers = sorted({e.speaker for e in excerpts if e.track_id == track.id and e.speaker})
+    gaps = [u for u in untranscribed if u.track_id == track.id]
     warnings = []
     if track.status == "failed":
         warnings.append(track.error or "the scan failed")
@@ -149,11 +156,18 @@ def _track_source(track: Track, excerpts: list[StoredExcerpt]) -> SourceInfo:
         warnings.append(f"not scanned to the end yet ({track.progress:.0%} done)")
     elif track.error:
         warnings.append(track.error)
+    warnings += [
+        f"{u.speaker or Path(track.path).stem}: untranscribed speech from "
+        f"{format_time(u.start)} to {format_time(u.end)}; listen to it"
+        for u in gaps
+    ]
     return SourceInfo(
         path=track.path,
         speaker=", ".join(speakers) or Path(track.path).stem,
         duration_s=track.duration,
         warnings=tuple(warnings),
+        notes=(f"language heard: {track.language}",) if track.language else (),
+        untranscribed=tuple((u.start, u.end) for u in gaps),
     )
 
 
@@ -178,6 +192,7 @@ def session_report(
     paths = {t.id: t.path for t in tracks}
     decisions = store.current_decisions(session_id)
     excerpts = sorted(store.excerpts(session_id), key=_time_key)
+    untranscribed = store.untranscribed(session_id)
     entries = [
         ReportEntry(
             Finding(
@@ -202,7 +217,7 @@ def session_report(
         details["whisper_model"] = whisper_model
     meta = ReportMeta(
         title=title,
-        sources=tuple(_track_source(t, excerpts) for t in tracks),
+        sources=tuple(_track_source(t, excerpts, untranscribed) for t in tracks),
         notes=tuple(notes),
         **details,
     )

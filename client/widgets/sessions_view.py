@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -40,14 +41,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.labels import effective_label, is_flagged
+from client.labels import effective_label, format_time, is_flagged
 from client.services import StoreService
-from client.store import Store, StoredExcerpt, StoreError, Track
+from client.store import Store, StoredExcerpt, StoreError, Track, UntranscribedSpeech
 from client.widgets.excerpt_table import ALL, ANY
 from client.widgets.player import Player
 from client.widgets.player_summary import PlayerSummary
 from client.widgets.review_pane import ReviewPane
-from client.widgets.timeline import Mark, Timeline
+from client.widgets.timeline import Gap, Mark, Timeline
 from client.workers import ScanQueue
 from models.taxonomy import Taxonomy
 
@@ -59,6 +60,23 @@ STATUS_TEXT = {"queued": "queued", "scanning": "scanning", "done": "done", "fail
 CANCELLED = "cancelled by the moderator"
 TRACK_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+STRETCH_ROLE = Qt.ItemDataRole.UserRole + 2
+# the languages a session can be scanned in, besides detecting it (Whisper codes)
+SESSION_LANGUAGES = (
+    ("Language: detect", None),
+    ("English", "en"),
+    ("German", "de"),
+    ("Russian", "ru"),
+    ("French", "fr"),
+    ("Spanish", "es"),
+    ("Portuguese", "pt"),
+    ("Italian", "it"),
+    ("Polish", "pl"),
+    ("Turkish", "tr"),
+    ("Chinese", "zh"),
+    ("Japanese", "ja"),
+    ("Korean", "ko"),
+)
 
 
 class SessionsView(QWidget):
@@ -173,9 +191,28 @@ class SessionsView(QWidget):
         self.title.setFont(font)
         self.retry_failed_button = QPushButton("Scan failed files again")
         self.retry_failed_button.hide()
+        self.language_box = QComboBox()
+        for name, code in SESSION_LANGUAGES:
+            self.language_box.addItem(name, code)
+        self.language_box.setAccessibleName("Language of the session")
+        self.language_box.setToolTip(
+            "The language this session's recordings are transcribed in; changing it scans "
+            "them again (decisions stay)"
+        )
+        self.language_box.setEnabled(False)
         title_row = QHBoxLayout()
         title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.language_box)
         title_row.addWidget(self.retry_failed_button)
+        # speech heard but left without words: never classified, so the moderator must listen
+        self.untranscribed_label = QLabel()
+        self.untranscribed_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.untranscribed_list = QListWidget()
+        self.untranscribed_list.setAccessibleName("Untranscribed speech")
+        self.untranscribed_list.setToolTip("Speech with no words: double-click to listen")
+        self.untranscribed_list.setMaximumHeight(self.fontMetrics().height() * 5)
+        self.untranscribed_label.hide()
+        self.untranscribed_list.hide()
         self.timeline = Timeline()
         self.player = Player()
         self.review = ReviewPane(store, taxonomy, moderator)
@@ -190,6 +227,8 @@ class SessionsView(QWidget):
         right_layout.addLayout(title_row)
         right_layout.addWidget(self.timeline)
         right_layout.addWidget(self.player)
+        right_layout.addWidget(self.untranscribed_label)
+        right_layout.addWidget(self.untranscribed_list)
         right_layout.addWidget(self.tabs, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -220,6 +259,13 @@ class SessionsView(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(slot)
         self.timeline.mark_clicked.connect(self._on_mark_clicked)
+        self.timeline.gap_clicked.connect(self._on_gap_clicked)
+        self.untranscribed_list.itemActivated.connect(
+            lambda item: self.play_untranscribed(item.data(STRETCH_ROLE))
+        )
+        self.language_box.activated.connect(
+            lambda index: self.set_session_language(self.language_box.itemData(index))
+        )
         self.player_summary.excerpt_chosen.connect(self.go_to_excerpt)
         self.review.current_changed.connect(self._on_current)
         self.review.activated.connect(self.play_excerpt)
@@ -662,6 +708,8 @@ class SessionsView(QWidget):
         self._track_paths = {}
         self.title.setText("No session open")
         self.retry_failed_button.hide()
+        self.language_box.setEnabled(False)
+        self._show_untranscribed([])
         self.review.load_session(None)
         self.player.play_button.setEnabled(False)
         self._refresh_overview()
@@ -682,14 +730,105 @@ class SessionsView(QWidget):
             parts.append(f"{len(pending)} file(s) still scanning")
         if failed:
             parts.append(f"{len(failed)} failed")
+        heard = self._languages(tracks)
+        if heard:
+            parts.append(heard)
         self.title.setText(" · ".join(parts))
         self.retry_failed_button.setVisible(bool(failed))
+        index = self.language_box.findData(session.language)
+        if index < 0:  # a code set elsewhere: listed so the box says the truth
+            self.language_box.addItem(session.language, session.language)
+            index = self.language_box.count() - 1
+        self.language_box.setCurrentIndex(index)
+        self.language_box.setEnabled(session.kind == "files")
+        self._show_untranscribed(self.store.untranscribed(session_id))
         current = self.review.table.current_excerpt()
         self.review.load_session(session_id, self._in_time_order(tracks))
         if current is not None:
             self.review.table.select_excerpt(current.id)
         self._refresh_overview()
         self.player.play_button.setEnabled(bool(self._track_paths))
+
+    def _languages(self, tracks: list[Track]) -> str:
+        """The language heard, per file when they differ: 'language en' or 'a.wav: de, b: en'."""
+        known = [(Path(t.path).stem, t.language) for t in tracks if t.language]
+        if not known:
+            return ""
+        if len({lang for _, lang in known}) == 1:
+            return f"language {known[0][1]}"
+        return "languages " + ", ".join(f"{name}: {lang}" for name, lang in known)
+
+    def _show_untranscribed(self, stretches: list[UntranscribedSpeech]) -> None:
+        self.untranscribed_list.clear()
+        for stretch in stretches:
+            who = stretch.speaker or "(no speaker)"
+            item = QListWidgetItem(
+                f"{who} · {format_time(stretch.start)}–{format_time(stretch.end)} · "
+                "untranscribed speech — listen"
+            )
+            item.setData(STRETCH_ROLE, stretch)
+            self.untranscribed_list.addItem(item)
+        self.untranscribed_label.setText(
+            f"{len(stretches)} stretch(es) of speech could not be transcribed and were not "
+            "checked: listen to them"
+        )
+        self.untranscribed_label.setVisible(bool(stretches))
+        self.untranscribed_list.setVisible(bool(stretches))
+
+    def untranscribed_rows(self) -> list[str]:
+        """The untranscribed-speech rows as shown, for tests and screen readers."""
+        return [
+            self.untranscribed_list.item(row).text()
+            for row in range(self.untranscribed_list.count())
+        ]
+
+    def play_untranscribed(self, stretch: UntranscribedSpeech | None) -> None:
+        if stretch is None:
+            return
+        path = self._track_paths.get(stretch.track_id)
+        if path is None:
+            self.status.emit("This stretch has no recording to play.")
+            return
+        self.player.play(path, stretch.start, stretch.end)
+
+    def _on_gap_clicked(self, gap: Gap) -> None:
+        for row in range(self.untranscribed_list.count()):
+            item = self.untranscribed_list.item(row)
+            stretch = item.data(STRETCH_ROLE)
+            if (stretch.speaker, stretch.start, stretch.end) == (gap.lane, gap.start, gap.end):
+                self.untranscribed_list.setCurrentItem(item)
+                self.play_untranscribed(stretch)
+                return
+
+    def set_session_language(self, language: str | None) -> bool:
+        """Scan the open session's files again in language (None: detect it)."""
+        session_id = self.session_id
+        if session_id is None:
+            return False
+        session = self.store.session(session_id)
+        if session is None or session.language == (language or None):
+            return False
+        try:
+            again = self.service.set_session_language(session_id, language)
+        except StoreError as exc:
+            QMessageBox.warning(self, "Language not changed", str(exc))
+            self.show_session(session_id)
+            return False
+        for track in self.store.tracks(session_id):
+            if track.id == self.queue.current:  # scanning in the old language: start over
+                self.queue.cancel(track.id)
+                self.queue.enqueue(track.id, track.path)
+        for track in again:
+            self._cancelled.discard(track.id)
+            if track.id in self._queue_rows:
+                self._set_row(track.id, STATUS_TEXT["queued"], 0.0)
+            else:
+                self._add_queue_row(track)
+            self.queue.enqueue(track.id, track.path)
+        name = language or "the detected language"
+        self.status.emit(f"Scanning “{session.title}” again in {name}.")
+        self.show_session(session_id)
+        return True
 
     def _in_time_order(self, tracks: list[Track]) -> list[StoredExcerpt]:
         """The session's excerpts by start time across all tracks (speakers interleaved)."""
@@ -741,7 +880,10 @@ class SessionsView(QWidget):
                 colour = "#607d8b"
             end = excerpt.end_time if excerpt.end_time is not None else excerpt.time + 1.0
             marks.append(Mark(excerpt.id, excerpt.time, end, colour, label, excerpt.speaker or ""))
-        self.timeline.set_marks(max(durations, default=0.0), marks, self._lanes(tracks, excerpts))
+        gaps = [Gap(u.start, u.end, u.speaker) for u in self.store.untranscribed(self.session_id)]
+        self.timeline.set_marks(
+            max(durations, default=0.0), marks, self._lanes(tracks, excerpts), gaps
+        )
         decisions = {e.id: d for e in excerpts if (d := table.decision_for(e.id)) is not None}
         self.player_summary.set_excerpts(excerpts, decisions)
 

@@ -1,6 +1,8 @@
 """A strip the width of the recording with one lane per speaker: each lane is named on the left
 and holds a mark at each of that speaker's flagged excerpts, in its category's colour; the
 playback cursor runs across all lanes, and clicking a mark selects (and plays) that excerpt.
+Speech heard but left without words (untranscribed) is a grey hatched gap in its speaker's lane:
+clicking it plays that stretch.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from client.labels import format_time, plain_html
@@ -26,14 +28,28 @@ class Mark:
     lane: str = ""  # the speaker; marks of one lane share a row
 
 
+@dataclass(frozen=True)
+class Gap:
+    """Speech with no words: not classified, so neither flagged nor harmless; listen to it."""
+
+    start: float
+    end: float
+    lane: str = ""
+
+
+GAP_COLOUR = "#9e9e9e"
+
+
 class Timeline(QWidget):
     mark_clicked = Signal(int)  # excerpt id
     seek_requested = Signal(float)  # seconds
+    gap_clicked = Signal(object)  # Gap
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.duration = 0.0
         self.marks: list[Mark] = []
+        self.gaps: list[Gap] = []
         self.lanes: list[str] = [""]
         self.position: float | None = None
         self.selected: int | None = None
@@ -87,7 +103,7 @@ class Timeline(QWidget):
             return bar.left()
         return bar.left() + bar.width() * min(1.0, max(0.0, seconds / self.duration))
 
-    def mark_rect(self, mark: Mark) -> QRectF:
+    def mark_rect(self, mark: Mark | Gap) -> QRectF:
         lane = self.lane_rect(mark.lane)
         x0 = self._x(mark.start)
         width = max(max(3.0, lane.width() / 400), self._x(mark.end) - x0)
@@ -95,20 +111,42 @@ class Timeline(QWidget):
 
     # --- content ----------------------------------------------------------------------------
 
-    def set_marks(self, duration: float, marks: list[Mark], lanes: list[str] | None = None) -> None:
+    def set_marks(
+        self,
+        duration: float,
+        marks: list[Mark],
+        lanes: list[str] | None = None,
+        gaps: list[Gap] | None = None,
+    ) -> None:
         """Show marks over a recording of duration seconds, one lane per name in lanes (in that
-        order; lanes that only marks name are added after them)."""
-        ends = [m.end for m in marks]
+        order; lanes that only marks or gaps name are added after them), and gaps: untranscribed
+        speech."""
+        gaps = list(gaps or [])
+        ends = [m.end for m in marks] + [g.end for g in gaps]
         self.duration = max([duration or 0.0, *ends]) if ends or duration else 0.0
         self.marks = marks
-        ordered = list(dict.fromkeys([*(lanes or []), *(m.lane for m in marks)]))
+        self.gaps = gaps
+        ordered = list(
+            dict.fromkeys([*(lanes or []), *(m.lane for m in marks), *(g.lane for g in gaps)])
+        )
         self.lanes = ordered or [""]
         # what the picture shows, for screen readers
         described = [
-            f"{m.lane or 'no speaker'}: {m.label.replace('_', ' ')} at {format_time(m.start)}"
-            for m in sorted(marks, key=lambda m: m.start)
+            (
+                m.start,
+                f"{m.lane or 'no speaker'}: {m.label.replace('_', ' ')} at {format_time(m.start)}",
+            )
+            for m in marks
+        ] + [
+            (
+                g.start,
+                f"{g.lane or 'no speaker'}: untranscribed speech from "
+                f"{format_time(g.start)} to {format_time(g.end)}",
+            )
+            for g in gaps
         ]
-        self.setAccessibleDescription("; ".join(described) or "nothing flagged")
+        described.sort(key=lambda pair: pair[0])
+        self.setAccessibleDescription("; ".join(text for _, text in described) or "nothing flagged")
         self.updateGeometry()
         self.update()
 
@@ -143,6 +181,12 @@ class Timeline(QWidget):
                 )
         painter.setPen(QPen(QColor("#90a4ae"), 1))
         painter.drawRect(bar)
+        for gap in self.gaps:  # grey and hatched: no verdict, not a flag either
+            rect = self.mark_rect(gap)
+            painter.fillRect(rect, QColor("#e0e0e0"))
+            painter.fillRect(rect, QBrush(QColor(GAP_COLOUR), Qt.BrushStyle.BDiagPattern))
+            painter.setPen(QPen(QColor(GAP_COLOUR), 1, Qt.PenStyle.DashLine))
+            painter.drawRect(rect)
         for mark in self.marks:
             rect = self.mark_rect(mark)
             painter.fillRect(rect, QColor(mark.colour))
@@ -164,6 +208,8 @@ class Timeline(QWidget):
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, format_time(0.0))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight, format_time(self.duration))
         summary = f"{len(self.marks)} flagged" if self.marks else "nothing flagged"
+        if self.gaps:
+            summary += f" · {len(self.gaps)} untranscribed"
         if len(self.lanes) > 1:
             summary += f" · {len(self.lanes)} speakers"
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter, summary)
@@ -193,11 +239,22 @@ class Timeline(QWidget):
                 best, best_distance = mark, distance
         return best
 
+    def gap_at(self, x: float, y: float) -> Gap | None:
+        """The untranscribed stretch under (x, y), if any."""
+        lane = self.lane_at(y)
+        for gap in self.gaps:
+            if gap.lane == lane and self._x(gap.start) - 2 <= x <= self._x(gap.end) + 2:
+                return gap
+        return None
+
     def mousePressEvent(self, event) -> None:
         x, y = event.position().x(), event.position().y()
         mark = self.mark_at(x, y)
+        gap = self.gap_at(x, y) if mark is None else None
         if mark is not None:
             self.mark_clicked.emit(mark.excerpt_id)
+        elif gap is not None:
+            self.gap_clicked.emit(gap)
         elif self.duration > 0:
             bar = self._bar()
             if bar.left() <= x <= bar.right():
@@ -210,6 +267,10 @@ class Timeline(QWidget):
                 # player names come from the recording's file names: shown as plain text
                 text = f"{mark.lane or 'no speaker'} · {mark.label.replace('_', ' ')} · "
                 text += f"{format_time(mark.start)} (click to play)"
+                QToolTip.showText(event.globalPos(), plain_html(text), self)
+            elif (gap := self.gap_at(event.pos().x(), event.pos().y())) is not None:
+                text = f"{gap.lane or 'no speaker'} · untranscribed speech · "
+                text += f"{format_time(gap.start)}–{format_time(gap.end)} (click to listen)"
                 QToolTip.showText(event.globalPos(), plain_html(text), self)
             else:
                 QToolTip.showText(event.globalPos(), plain_html(self.toolTip()), self)
