@@ -486,7 +486,7 @@ class Store:
             "FROM tracks t JOIN sessions s ON s.id = t.session_id "
             "WHERE t.status IN ('queued', 'scanning') AND s.kind != 'live' ORDER BY t.id"
         ).fetchall()
-        return [Track(*row[:-2]) for row in rows if not _owner_alive(row[-4:])]
+        return [Track(*row[:-2]) for row in rows if not _owner_alive(_track_owner(row))]
 
     def claim_track(self, track_id: int) -> Track:
         """Mark a track as being scanned by this process, and count the attempt, before the
@@ -543,7 +543,7 @@ class Store:
                 (limit,),
             ).fetchall()
             for row in rows:
-                if _owner_alive(row[-4:]):
+                if _owner_alive(_track_owner(row)):
                     continue
                 track = Track(*row[:-2])
                 message = f"the scan crashed {track.attempts} times; not retried"
@@ -565,7 +565,7 @@ class Store:
                 "FROM tracks t JOIN sessions s ON s.id = t.session_id "
                 "WHERE t.status IN ('queued', 'scanning') AND s.kind = 'live'"
             ).fetchall()
-            rows = [row for row in rows if not _owner_alive(row[-4:])]
+            rows = [row for row in rows if not _owner_alive(_track_owner(row))]
             db.executemany(
                 "UPDATE tracks SET status = 'done', error = 'capture was cut short', "
                 "finished = ?, owner_pid = NULL, owner_host = NULL, owner_token = NULL "
@@ -1065,6 +1065,12 @@ def _owner_alive(owner: Sequence) -> bool:
     except OSError:  # PermissionError: it exists, as someone else
         return True
     return True
+
+
+def _track_owner(row: Sequence) -> tuple:
+    """(owner_pid, owner_host, owner_token, heartbeat) of a row of _TRACK_COLUMNS followed by
+    t.owner_token, t.heartbeat."""
+    return (row[8], row[9], row[-2], row[-1])
 
 
 def _owner_name(owner: Sequence) -> str:
