@@ -105,6 +105,8 @@ def test_untranscribed_speech_is_listed_drawn_reported_and_a_language_rescans(
     assert "untranscribed speech from" in view.timeline.accessibleDescription()
     gap_rect = view.timeline.mark_rect(view.timeline.gaps[0]).center()
     assert view.timeline.gap_at(gap_rect.x(), gap_rect.y()) == view.timeline.gaps[0]
+    view.timeline.gap_clicked.emit(view.timeline.gaps[0])  # picks its row to listen to
+    assert view.untranscribed_list.currentRow() == 0
     # in the session's report, every format
     entries, meta = session_report(store, session_id)
     (source,) = meta.sources
@@ -132,3 +134,34 @@ def test_untranscribed_speech_is_listed_drawn_reported_and_a_language_rescans(
     assert store.track(track.id).language == "en"
     assert len(store.untranscribed(session_id)) == len(stretches)  # replaced, not doubled
     assert view.language_box.currentData() == "en"
+
+
+def test_a_timeline_gap_is_drawn_apart_from_marks_and_clicking_it_asks_to_listen(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    from client.widgets.timeline import Gap, Mark, Timeline
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    timeline.resize(600, 80)
+    gap = Gap(10.0, 30.0, "bob")
+    timeline.set_marks(60.0, [Mark(7, 40.0, 42.0, "#c62828", "insult", "anna")], gaps=[gap])
+    timeline.show()
+    assert timeline.lanes == ["anna", "bob"] and timeline.gaps == [gap]
+    assert "bob: untranscribed speech from" in timeline.accessibleDescription()
+    timeline.grab()  # paints the hatched gap without error
+    centre = timeline.mark_rect(gap).center()
+    with qtbot.waitSignal(timeline.gap_clicked) as clicked:
+        qtbot.mouseClick(
+            timeline, Qt.MouseButton.LeftButton, pos=QPoint(*map(int, (centre.x(), centre.y())))
+        )
+    assert clicked.args == [gap]
+    # the same place in anna's lane is no gap: a click there seeks instead
+    anna = timeline.lane_rect("anna").center()
+    assert timeline.gap_at(centre.x(), anna.y()) is None
+    mark = timeline.mark_rect(timeline.marks[0]).center()
+    with qtbot.waitSignal(timeline.mark_clicked) as clicked:
+        qtbot.mouseClick(
+            timeline, Qt.MouseButton.LeftButton, pos=QPoint(int(mark.x()), int(mark.y()))
+        )
+    assert clicked.args == [7]
