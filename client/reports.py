@@ -947,7 +947,12 @@ def to_html(report: Report) -> str:
     for entry in report.entries:
         f = entry.finding
         start, end = _span(f)
-        when = UNKNOWN_TIME if start is None else f"{clock(start)}&ndash;{clock(end)}"
+        if start is None:
+            when = UNKNOWN_TIME
+        elif end is None or end <= start:  # a chat line has one time, not a span
+            when = clock(start)
+        else:
+            when = f"{clock(start)}&ndash;{clock(end)}"
         if entry.model_flagged:
             model = f"{_label_html(f.verdict.label, taxonomy)} {_percent(f.verdict.score)}"
         else:
