@@ -492,17 +492,8 @@ class Store:
         """Mark a track as being scanned by this process, and count the attempt, before the
         scan starts: if the process dies in it, the next start knows (see crashed_scans)."""
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT t.owner_pid, t.owner_host, t.owner_token, t.heartbeat FROM tracks t "
-                "WHERE t.id = ?",
-                (track_id,),
-            ).fetchone()
-            if row is None:
+            if _not_owned_elsewhere(db, track_id) is None:
                 raise StoreError(f"track {track_id} is not in the database")
-            if row[2] != _INSTANCE and _owner_alive(row):
-                raise StoreError(
-                    f"This recording is being scanned by another modlens ({_owner_name(row)})."
-                )
             db.execute(
                 "UPDATE tracks SET status = 'scanning', progress = 0, error = NULL, "
                 "finished = NULL, attempts = attempts + 1, owner_pid = ?, owner_host = ?, "
@@ -601,16 +592,8 @@ class Store:
         new scan replaces them: finish_track keeps every decided one, so nothing is refused.
         StoreError when another live modlens is scanning it."""
         with self._transaction() as db:
-            owner = db.execute(
-                "SELECT owner_pid, owner_host, owner_token, heartbeat FROM tracks WHERE id = ?",
-                (track_id,),
-            ).fetchone()
-            if owner is None:
+            if _not_owned_elsewhere(db, track_id) is None:
                 raise StoreError(f"track {track_id} is not in the database")
-            if owner[2] != _INSTANCE and _owner_alive(owner):
-                raise StoreError(
-                    f"This recording is being scanned by another modlens ({_owner_name(owner)})."
-                )
             db.execute(
                 "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL, "
                 "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
@@ -625,14 +608,7 @@ class Store:
         when another live modlens is scanning it.
         """
         with self._transaction() as db:
-            owner = db.execute(
-                "SELECT owner_pid, owner_host, owner_token, heartbeat FROM tracks WHERE id = ?",
-                (track_id,),
-            ).fetchone()
-            if owner is not None and owner[2] != _INSTANCE and _owner_alive(owner):
-                raise StoreError(
-                    f"This recording is being scanned by another modlens ({_owner_name(owner)})."
-                )
+            _not_owned_elsewhere(db, track_id)
             decided = db.execute(
                 "SELECT COUNT(*) FROM decisions d JOIN excerpts e ON e.id = d.excerpt_id "
                 "WHERE e.track_id = ?",
@@ -1045,6 +1021,20 @@ class _Transaction:
             self._lock.release()
         if kind is not None and issubclass(kind, sqlite3.Error) and self._outer:
             raise StoreError(_write_failed(value)) from value
+
+
+def _not_owned_elsewhere(db: sqlite3.Connection, track_id: int) -> Sequence | None:
+    """The track's owner columns (None when there is no such track); StoreError when another
+    live modlens is scanning it."""
+    owner = db.execute(
+        "SELECT owner_pid, owner_host, owner_token, heartbeat FROM tracks WHERE id = ?",
+        (track_id,),
+    ).fetchone()
+    if owner is not None and owner[2] != _INSTANCE and _owner_alive(owner):
+        raise StoreError(
+            f"This recording is being scanned by another modlens ({_owner_name(owner)})."
+        )
+    return owner
 
 
 def _owner_alive(owner: Sequence) -> bool:
