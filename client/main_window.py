@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from client.gui_gc import GuiThreadCollector
 from client.labels import plain_html
 from client.services import StoreService
 from client.settings import Settings, save_settings
@@ -56,6 +57,8 @@ class MainWindow(QMainWindow):
         load_model: bool = True,
     ) -> None:
         super().__init__()
+        # Qt objects must never be garbage-collected from a scan or capture thread
+        self.collector = GuiThreadCollector(self)
         self.store = store
         self.settings = settings
         self.settings_path = settings_path
@@ -312,3 +315,5 @@ class MainWindow(QMainWindow):
         # the scan thread is a daemon, and SQLite rolls back a write it was in the middle of
         self.queue.shutdown(wait_ms=500)
         super().closeEvent(event)
+        if event.isAccepted():
+            self.collector.stop()

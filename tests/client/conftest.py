@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -61,6 +62,15 @@ def open_window(qtbot, app_dirs):
     for window in windows:
         window.queue.shutdown(wait_ms=100)
         window.store.close()
+        window.collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_here():
+    """After each test, collect its garbage on this (the GUI) thread, so no widget it left in a
+    reference cycle is freed later from another test's scan thread (Qt aborts on that)."""
+    yield
+    gc.collect()
 
 
 def screenshot_folder() -> Path:
