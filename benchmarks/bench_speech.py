@@ -39,22 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.voice_session import LINES, RATE, VOICES  # noqa: E402
 from benchmarks.voice_session import write_wav as write_mono  # noqa: E402
+from tests.voice_fixtures import speech  # noqa: E402
 
 SPEEDS = (130, 175, 220, 260)
 RUDE_WORDS = {"idiot", "stupid", "noob", "trash", "moron", "fuck", "worthless", "useless", "hurt"}
-
-
-def speak(text: str, voice: str, speed: int, folder: Path) -> np.ndarray:
-    raw, out = folder / "raw.wav", folder / "out.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-    subprocess.run(
-        ["sox", "-D", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True
-    )
-    with wave.open(str(out)) as handle:
-        audio = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
-    audio = audio.astype(np.float32) / 32768.0
-    loud = np.flatnonzero(np.abs(audio) > 0.02)
-    return audio[loud[0] : loud[-1] + 1]
 
 
 def music(seconds: float, folder: Path) -> np.ndarray:
@@ -85,7 +73,7 @@ def build(folder: Path, lines_per_clip: int = 16) -> dict[str, tuple[Path, str]]
     order = [LINES[int(i)][0] for i in rng.integers(len(LINES), size=3 * lines_per_clip)]
 
     def said(i: int) -> np.ndarray:
-        return speak(order[i], VOICES[i % len(VOICES)], SPEEDS[i % len(SPEEDS)], folder)
+        return speech(order[i], VOICES[i % len(VOICES)], SPEEDS[i % len(SPEEDS)])
 
     # fast: back to back, 0.25 s between lines
     pieces, script = [], []

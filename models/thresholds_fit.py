@@ -64,10 +64,37 @@ def toxic_scores(truth: np.ndarray, predicted: np.ndarray) -> Scores:
     return Scores(round(precision, 4), round(recall, 4), round(f1, 4))
 
 
-def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+def binary_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Toxic-vs-not F1 of boolean arrays (0 when nothing is toxic or flagged)."""
     tp = float(np.sum(truth & predicted))
     denominator = float(np.sum(truth) + np.sum(predicted))
     return 2 * tp / denominator if denominator else 0.0
+
+
+def search_thresholds(
+    probs: np.ndarray, truth: np.ndarray, min_support: int, grid: np.ndarray = GRID
+) -> tuple[float, list[float], list[int]]:
+    """The threshold on P(toxic) that maximises toxic-vs-not F1, then one per category by
+    coordinate ascent (two rounds) for each category that is the top one on at least min_support
+    rows. Returns (global, per-category limits, the categories too rare for their own: they keep
+    the global one). Used by training's validation and by the fit to decisions alike."""
+    p_toxic = 1.0 - probs[:, 0]
+    best = float(max(grid, key=lambda t: binary_f1(truth, p_toxic >= t)))
+    n_categories = probs.shape[1] - 1
+    limits = [best] * n_categories
+    top = np.argmax(probs[:, 1:], axis=1)
+    rare = [c for c in range(n_categories) if np.sum(top == c) < min_support]
+    for _ in range(2):
+        for c in range(n_categories):
+            if c in rare:
+                continue
+
+            def score(t: float, c: int = c) -> float:
+                trial = [*limits[:c], float(t), *limits[c + 1 :]]
+                return binary_f1(truth, decide(probs, best, trial) != 0)
+
+            limits[c] = float(max(grid, key=score))
+    return best, limits, rare
 
 
 def fit_thresholds(
@@ -106,23 +133,8 @@ def fit_thresholds(
     before_limits = [current_categories.get(c, current) for c in toxic]
     before = toxic_scores(truth, decide(probs, current, before_limits) != 0)
 
-    p_toxic = 1.0 - probs[:, 0]
-    best = float(max(GRID, key=lambda t: _f1(truth, p_toxic >= t)))
-    limits = [best] * len(toxic)
-    top = np.argmax(probs[:, 1:], axis=1)
-    rare = []
-    for _ in range(2):
-        for c in range(len(toxic)):
-            if np.sum(top == c) < min_support:
-                if toxic[c] not in rare:
-                    rare.append(toxic[c])
-                continue
-
-            def score(t: float, c: int = c) -> float:
-                trial = [*limits[:c], float(t), *limits[c + 1 :]]
-                return _f1(truth, decide(probs, best, trial) != 0)
-
-            limits[c] = float(max(GRID, key=score))
+    best, limits, rare_index = search_thresholds(probs, truth, min_support)
+    rare = [toxic[c] for c in rare_index]
     after = toxic_scores(truth, decide(probs, best, limits) != 0)
     return ThresholdFit(
         threshold=best,

@@ -11,16 +11,12 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 from models.classifier import decide
+from models.thresholds_fit import GRID, search_thresholds
+from models.thresholds_fit import binary_f1 as binary_f1
 
 
 def _auc(truth: np.ndarray, score: np.ndarray) -> float | None:
     return float(roc_auc_score(truth, score)) if 0 < truth.sum() < len(truth) else None
-
-
-def binary_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    tp = float(np.sum(truth & predicted))
-    denominator = float(np.sum(truth) + np.sum(predicted))
-    return 2 * tp / denominator if denominator else 0.0
 
 
 def pick_thresholds(
@@ -34,24 +30,10 @@ def pick_thresholds(
     First one global threshold, then a per-category one by coordinate ascent (two rounds), for each
     category predicted on at least min_support validation rows; the others keep the global one.
     """
-    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else grid
-    truth = labels != 0
-    p_toxic = 1.0 - probs[:, 0]
-    best = max(grid, key=lambda t: binary_f1(truth, p_toxic >= t))
-    n_categories = probs.shape[1] - 1
-    limits = [float(best)] * n_categories
-    top = np.argmax(probs[:, 1:], axis=1)
-    for _ in range(2):
-        for c in range(n_categories):
-            if np.sum(top == c) < min_support:
-                continue
-
-            def score(t: float, c: int = c) -> float:
-                trial = [*limits[:c], t, *limits[c + 1 :]]
-                return binary_f1(truth, decide(probs, float(best), trial) != 0)
-
-            limits[c] = float(max(grid, key=score))
-    return float(best), limits
+    best, limits, _ = search_thresholds(
+        probs, labels != 0, min_support, GRID if grid is None else grid
+    )
+    return best, limits
 
 
 def evaluate(

@@ -174,11 +174,42 @@ def training_rows(
     return train, validation
 
 
+def _scored(
+    held_out: str,
+    recipe: str,
+    train_rows: int,
+    truth: np.ndarray,
+    p_toxic: np.ndarray,
+    threshold: float,
+    started: float,
+) -> LodoResult:
+    """One cell of the table: the held-out domain's toxic-vs-not scores at the threshold picked
+    on validation."""
+    from models.thresholds_fit import toxic_scores
+    from training.evaluate import _auc
+
+    scores = toxic_scores(truth, p_toxic >= threshold)
+    auc = _auc(truth, p_toxic)
+    return LodoResult(
+        held_out=held_out,
+        recipe=recipe,
+        train_rows=train_rows,
+        test_rows=len(truth),
+        test_toxic=int(truth.sum()),
+        threshold=threshold,
+        precision=scores.precision,
+        recall=scores.recall,
+        f1=scores.f1,
+        auc=None if auc is None else round(auc, 4),
+        seconds=round(time.time() - started, 1),
+    )
+
+
 def run_one(
     root: Path, held_out: str, recipe: str, settings: LodoSettings, out: Path
 ) -> LodoResult:
     from training.config import TrainConfig
-    from training.evaluate import _auc, binary_f1, pick_thresholds
+    from training.evaluate import pick_thresholds
     from training.train import fine_tune, predict_proba
 
     started = time.time()
@@ -208,22 +239,7 @@ def run_one(
     threshold, _ = pick_thresholds(val_probs, val_labels)
     probs = predict_proba(model, tokenizer, [e.text for e in test], settings.max_length)
     truth = np.array([e.label != NON_TOXIC for e in test])
-    p_toxic = 1.0 - probs[:, 0]
-    predicted = p_toxic >= threshold
-    tp = float(np.sum(truth & predicted))
-    result = LodoResult(
-        held_out=held_out,
-        recipe=recipe,
-        train_rows=len(train),
-        test_rows=len(test),
-        test_toxic=int(truth.sum()),
-        threshold=threshold,
-        precision=round(tp / max(1, int(predicted.sum())), 4),
-        recall=round(tp / max(1, int(truth.sum())), 4),
-        f1=round(binary_f1(truth, predicted), 4),
-        auc=None if (a := _auc(truth, p_toxic)) is None else round(a, 4),
-        seconds=round(time.time() - started, 1),
-    )
+    result = _scored(held_out, recipe, len(train), truth, 1.0 - probs[:, 0], threshold, started)
     # the weights are not kept: only the numbers matter here
     for f in folder.glob("*.safetensors"):
         f.unlink()
@@ -269,7 +285,7 @@ def run_probe(
     """
     from sklearn.linear_model import LogisticRegression
 
-    from training.evaluate import _auc, binary_f1, pick_thresholds
+    from training.evaluate import pick_thresholds
 
     started = time.time()
     tests = {d: held_out_test(root, d, settings) for d in domains}
@@ -304,25 +320,9 @@ def run_probe(
 
         threshold, _ = pick_thresholds(probs(validation), matrix(validation)[1])
         test = tests[domain]
-        p_toxic = 1.0 - probs(test)[:, 0]
         truth = matrix(test)[1] != 0
-        predicted = p_toxic >= threshold
-        tp = float(np.sum(truth & predicted))
-        results.append(
-            LodoResult(
-                held_out=domain,
-                recipe=recipe,
-                train_rows=len(train),
-                test_rows=len(test),
-                test_toxic=int(truth.sum()),
-                threshold=threshold,
-                precision=round(tp / max(1, int(predicted.sum())), 4),
-                recall=round(tp / max(1, int(truth.sum())), 4),
-                f1=round(binary_f1(truth, predicted), 4),
-                auc=None if (a := _auc(truth, p_toxic)) is None else round(a, 4),
-                seconds=round(time.time() - began, 1),
-            )
-        )
+        p_toxic = 1.0 - probs(test)[:, 0]
+        results.append(_scored(domain, recipe, len(train), truth, p_toxic, threshold, began))
         log.info("%s", results[-1])
     return results
 
