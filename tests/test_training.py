@@ -263,6 +263,22 @@ def test_counterfactual_identity_data_pairs_every_group_with_every_template() ->
         assert any(group.plural in t or group.noun in t for t in hateful)
 
 
+def test_every_hateful_claim_is_also_denied_and_quoted_against_as_harmless() -> None:
+    from training.augment import CLAIMS, GROUPS, claim_rows
+
+    rows = list(claim_rows(per_kind=3, seed=5))
+    assert rows == list(claim_rows(per_kind=3, seed=5))  # the same rows every run
+    for claim in CLAIMS:
+        kinds = {(kind, label) for text, label, kind in rows if claim in text}
+        assert ("hate", "identity_hate") in kinds
+        assert ("negated", "non_toxic") in kinds
+        assert ("counter", "non_toxic") in kinds
+    for group in GROUPS:
+        mine = [(label, kind) for text, label, kind in rows if group.plural in text]
+        assert sum(label == "identity_hate" for label, _ in mine) == 3 * len(CLAIMS)
+        assert sum(kind in ("negated", "counter") for _, kind in mine) == 6 * len(CLAIMS)
+
+
 def test_generated_chat_rows_pair_masked_and_flaming_lines_with_harmless_twins() -> None:
     from training.augment import augmented_rows, chat_rows
 

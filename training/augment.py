@@ -79,6 +79,85 @@ IDENTITY_TEMPLATES: tuple[tuple[str, str, str], ...] = (
     ("hate", "identity_hate", "all {plural} should leave this country"),
 )
 
+# Compositional identity data: one hateful claim about a group, said outright (hateful), denied
+# (negated) or quoted to reject it (counter-speech). The same words in all three teach that the
+# claim's frame, not the group's name or the insult, decides the label.
+CLAIMS: tuple[str, ...] = (
+    "are parasites",
+    "are filthy rats",
+    "are a plague on this game",
+    "are less than human",
+    "are garbage people",
+    "ruin everything they touch",
+    "are too dumb to breathe",
+    "belong in a cage",
+    "should be banned from gaming",
+    "don't belong in esports",
+    "should be wiped off the map",
+    "need to be put down",
+    "are a cancer on this community",
+    "can't be trusted with anything",
+    "are stupid by nature",
+)
+CLAIM_FRAMES: dict[str, tuple[str, ...]] = {
+    "hate": (
+        "{plural} {claim}",
+        "honestly {plural} {claim}",
+        "everyone knows {plural} {claim}",
+        "i swear {plural} {claim}",
+        "facts: {plural} {claim}",
+        "{plural} {claim}, no debate",
+        "told you, {plural} {claim}",
+        "lol {plural} {claim}",
+    ),
+    "negated": (
+        "i don't think {plural} {claim}",
+        "it is not true that {plural} {claim}",
+        "who says {plural} {claim}? not me",
+        "i would never say {plural} {claim}",
+        "it's a myth that {plural} {claim}",
+        "no, {plural} do not deserve that, stop",
+        "nobody in this clan believes {plural} {claim}",
+        "calm down, {plural} are fine, nobody thinks they {claim}",
+    ),
+    "counter": (
+        'someone in all chat typed "{plural} {claim}", reported',
+        "saying {plural} {claim} is bigotry, knock it off",
+        '"{plural} {claim}" is not banter, it is hate',
+        "mods, the guy who said {plural} {claim} needs a ban",
+        'imagine typing "{plural} {claim}" in 2026, embarrassing',
+        "if you believe {plural} {claim}, please leave our clan",
+        "we do not tolerate people saying {plural} {claim}",
+        "hating {plural} is not a personality, mute yourself",
+    ),
+}
+CLAIM_LABELS = {"hate": "identity_hate", "negated": NON_TOXIC, "counter": NON_TOXIC}
+MORE_POSITIVE_NEUTRAL: tuple[str, ...] = (
+    "the {plural} in our guild carried the raid tonight",
+    "met so many cool {plural} at the lan party",
+    "is the tournament open to {plural} too?",
+    "our coach is {person} and knows every matchup",
+    "the {noun} who joined yesterday is cracked at this game",
+    "growing up {person}, games were where i found friends",
+    "there is a panel about {plural} and accessibility at the convention",
+    "my brother is {person}, he got me into this game",
+)
+
+
+def claim_rows(per_kind: int = 3, seed: int = 13) -> Iterator[tuple[str, str, str]]:
+    """(text, label, kind): for every group and claim, per_kind frames of each kind (hateful,
+    negated, counter-speech), chosen at random with a fixed seed; and more harmless mentions."""
+    rng = random.Random(seed)
+    for group in GROUPS:
+        for claim in CLAIMS:
+            for kind, frames in CLAIM_FRAMES.items():
+                for frame in rng.sample(frames, min(per_kind, len(frames))):
+                    yield frame.format(plural=group.plural, claim=claim), CLAIM_LABELS[kind], kind
+        for template in MORE_POSITIVE_NEUTRAL:
+            text = template.format(plural=group.plural, person=group.person, noun=group.noun)
+            yield text, NON_TOXIC, "positive"
+
+
 MASKED_TOXIC: tuple[tuple[str, str], ...] = (
     ("you ****** noob", "insult"),
     ("kiss my ***", "insult"),
@@ -196,11 +275,13 @@ def obfuscated_copies(
     return [(obfuscate(t, rng), label) for t, label in rng.choices(toxic, k=count)]
 
 
-def augmented_rows(kinds: Sequence[str] = ("identity", "chat")) -> list[tuple[str, str]]:
+def augmented_rows(kinds: Sequence[str] = ("identity", "claims", "chat")) -> list[tuple[str, str]]:
     """The generated rows as (text, label), for the `augment` source format."""
     out: list[tuple[str, str]] = []
     if "identity" in kinds:
         out += [(t, label) for t, label, _ in identity_rows()]
+    if "claims" in kinds:
+        out += [(t, label) for t, label, _ in claim_rows()]
     if "chat" in kinds:
         out += [(t, label) for t, label, _ in chat_rows()]
     return out
