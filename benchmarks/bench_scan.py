@@ -7,8 +7,10 @@ the time, and peak memory. Targets: >= 10x real time, classifier < 5%.
     python benchmarks/bench_scan.py [--minutes 10] [--whisper base] [--model DIR] [--json out.json]
 
 --twice scans the session a second time with the same models and says whether every excerpt
-(text, times, verdict) and every untranscribed stretch came out the same. The numbers include
-the speech the VAD heard, what was retried, what stayed untranscribed and the loops cut.
+(text, times, verdict), every untranscribed stretch, every retry and every loop cut came out the
+same. The numbers include the speech the VAD heard, what was retried, what stayed untranscribed,
+the loops cut, and the utterances spoken that neither an excerpt nor an untranscribed stretch
+reaches (speech lost silently; should be 0).
 """
 
 from __future__ import annotations
@@ -98,12 +100,31 @@ def decode_memory(hours: float, folder: Path) -> dict[str, float]:
 
 
 def signature(result) -> list[tuple]:
-    """What a moderator sees of a scan: every excerpt and every untranscribed stretch."""
+    """What a moderator sees of a scan: every excerpt, untranscribed stretch, retry and loop."""
     excerpts = [
         (f.speaker, f.text, f.start, f.end, f.verdict.label, round(f.verdict.score, 5))
         for f in result.findings
     ]
-    return [*excerpts, *((t.speaker, s.start, s.end) for t, s in result.untranscribed)]
+    gaps = [("untranscribed", t.speaker, s.start, s.end) for t, s in result.untranscribed]
+    retried = [("retry", r.track.speaker, s.start, s.end) for r in result.tracks for s in r.retried]
+    loops = [("loop", t.speaker, x.start, x.end, x.phrase, x.times) for t, x in result.loops]
+    return [*excerpts, *gaps, *retried, *loops]
+
+
+# an utterance spoken at t counts as heard when an excerpt or untranscribed stretch overlaps
+# [t, t + HEARD_S] (every espeak line is longer than this)
+HEARD_S = 1.0
+
+
+def silently_lost(result, spoken: list[tuple[float, str, bool]]) -> list[str]:
+    """The spoken utterances that no excerpt and no untranscribed stretch reaches."""
+    spans = [(f.start, f.end) for f in result.findings]
+    spans += [(s.start, s.end) for _, s in result.untranscribed]
+    return [
+        f"{at:.1f} {text}"
+        for at, text, _ in spoken
+        if not any(lo < at + HEARD_S and hi > at for lo, hi in spans)
+    ]
 
 
 def main() -> int:
@@ -145,19 +166,29 @@ def main() -> int:
         rss_peak = peak_mib()
         load_after = os.getloadavg()[0]
         again = Scanner(transcriber, classifier).scan([path]) if args.twice else None
+        load_end = os.getloadavg()[0]
         long_decode = decode_memory(args.long_hours, folder) if args.long_hours else {}
 
     flagged = result.flagged
     track = result.tracks[0]
+    lost = silently_lost(result, spoken)
     coverage = {
         "speech_s": track.speech_seconds,
         "retried": len(track.retried),
         "untranscribed": [f"{s.start:.1f}-{s.end:.1f}" for s in track.untranscribed],
         "loops_cut": len(track.loops),
         "language": track.language_text,
+        "utterances_silently_lost": len(lost),
+        "silently_lost_first": lost[:10],
     }
     if again is not None:
-        coverage["second_scan_identical"] = signature(result) == signature(again)
+        first, second = signature(result), signature(again)
+        coverage["second_scan_identical"] = first == second
+        coverage["second_scan_differences"] = len(set(first) ^ set(second))
+        coverage["second_scan_s"] = round(again.elapsed, 1)
+        coverage["second_scan_untranscribed"] = len(again.tracks[0].untranscribed)
+        coverage["second_scan_loops_cut"] = len(again.tracks[0].loops)
+        coverage["load_average_after_second"] = round(load_end, 2)
     numbers = {
         "audio_seconds": round(result.audio_seconds, 1),
         "utterances_spoken": len(spoken),
