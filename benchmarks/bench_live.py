@@ -2,15 +2,18 @@
 
 Speech from espeak-ng is fed to a LiveSession in 100 ms blocks at real-time pace, as a sound
 card would deliver it, so pause detection, transcription and classification all count. Prints
-the median and 95th percentile per Whisper model.
+the median and 95th percentile per Whisper model, how many utterances were transcribed during
+their pause (speculation), and the load average (other work on the machine slows Whisper).
 
     python benchmarks/bench_live.py [--utterances 12] [--whisper tiny.en base] [--json out.json]
+        [--speculate 0.2 (0: wait for the full pause)] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -36,10 +39,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_model(
-    whisper: str, classifier: Classifier, clips: list[np.ndarray], folder: Path
+    whisper: str,
+    classifier: Classifier,
+    clips: list[np.ndarray],
+    folder: Path,
+    speculate: float | None,
+    threads: int | None = None,
 ) -> dict[str, float]:
-    transcriber = Transcriber(whisper, language="en")
-    session = LiveSession(transcriber, classifier, folder / f"live-{whisper}.wav")
+    transcriber = Transcriber(whisper, language="en", threads=threads)
+    name = f"live-{whisper}-{speculate}-{threads}.wav"
+    session = LiveSession(transcriber, classifier, folder / name, speculate=speculate)
+    load_before = os.getloadavg()[0]
     session.start(capture=False)
     pace = time.monotonic()
     for clip in clips:
@@ -59,6 +69,10 @@ def run_model(
         "latency_p95_s": round(percentile(latencies, 95), 3),
         "processing_median_s": round(statistics.median(processing), 3),
         "processing_p95_s": round(percentile(processing, 95), 3),
+        "speculate_s": speculate or 0.0,
+        "speculated": sum(u.speculated for u in result.utterances),
+        "threads": threads or 0,
+        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -68,6 +82,10 @@ def main() -> int:
     parser.add_argument("--whisper", nargs="+", default=["tiny.en", "base"])
     parser.add_argument("--model", help="classifier folder (default: shipped)")
     parser.add_argument("--json", help="also write the numbers here")
+    parser.add_argument(
+        "--speculate", type=float, default=0.2, help="seconds of pause before transcribing"
+    )
+    parser.add_argument("--threads", type=int, help="Whisper's CPU threads (default: its own)")
     args = parser.parse_args()
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,12 +97,15 @@ def main() -> int:
         model_dir, model_name = classifier_dir(args.model, folder)
         classifier = Classifier(model_dir)
         for whisper in args.whisper:
-            out[whisper] = run_model(whisper, classifier, clips, folder)
+            speculate = args.speculate or None
+            out[whisper] = run_model(whisper, classifier, clips, folder, speculate, args.threads)
             numbers = out[whisper]
             print(
                 f"{whisper:<8} {numbers['utterances']} utterances: latency median "
                 f"{numbers['latency_median_s']:.2f} s, p95 {numbers['latency_p95_s']:.2f} s "
-                f"(transcribe + classify median {numbers['processing_median_s']:.2f} s); "
+                f"(transcribe + classify median {numbers['processing_median_s']:.2f} s, "
+                f"p95 {numbers['processing_p95_s']:.2f} s); {numbers['speculated']} "
+                f"transcribed during the pause; load {numbers['load_average_before_after']}; "
                 f"classifier: {model_name}",
                 flush=True,
             )

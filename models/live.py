@@ -1,6 +1,12 @@
 """Live voice moderation: capture a microphone at 16 kHz, cut utterances at pauses with the
 Silero VAD, and transcribe and classify each one in a worker thread as soon as it ends.
 
+Speculation: an utterance is transcribed and classified already after a short pause
+(LiveSession's speculate, 0.2 s), while the cutter waits for the full one (min_silence); when the
+full pause confirms the cut, the verdicts are committed at once. The speculative audio is the
+exact audio the confirmed cut has (the cutter checks it sample for sample), so the result is the
+one the non-speculative path gives; when speech resumes instead, the guess is thrown away.
+
 The audio goes to a WAV file whose header is rewritten after every block, and each classified
 excerpt to a JSON Lines file beside it, both flushed as they go: stopping, or a crash, leaves a
 playable recording and the verdicts so far, reviewable later like a recorded session.
@@ -29,6 +35,7 @@ from models.transcriber import Transcriber
 from models.voice import Finding, segment_excerpts
 
 FRAME = 512  # Silero VAD's window at 16 kHz (32 ms)
+_TAIL_FRAMES = 3  # an utterance keeps 96 ms after its last speech frame
 _CONTEXT = 64
 
 
@@ -44,6 +51,7 @@ class Utterance:
     findings: tuple[Finding, ...]
     latency: float  # seconds from the end of speech to the verdicts, pause detection included
     processing: float  # seconds spent transcribing and classifying
+    speculated: bool = False  # transcribed during the pause, before the cut was confirmed
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,15 @@ class _Pending:
     start: float
     end: float
     ended_at: float  # monotonic clock when the last speech frame arrived
+    speculative: bool = False  # offered after a short pause; the cut may still change
+
+    def same_cut(self, other: _Pending) -> bool:
+        """Whether other is this very utterance: the same start and the same samples."""
+        return (
+            self.start == other.start
+            and self.audio.shape == other.audio.shape
+            and bool(np.array_equal(self.audio, other.audio))
+        )
 
 
 @dataclass
@@ -198,9 +215,13 @@ class UtteranceCutter:
     """Cuts a stream of samples into utterances: speech followed by min_silence of pause.
 
     push() takes any number of samples and returns the utterances that ended inside them.
+    With speculate (seconds, less than min_silence), it also returns, marked speculative, the
+    utterance as it would be cut if the pause that has lasted speculate goes on to min_silence:
+    the same samples the confirmed cut will have, unless speech resumes first.
     """
 
     min_silence: float = 0.5
+    speculate: float | None = None
     min_speech: float = 0.25
     max_utterance: float = 20.0
     pre_roll: float = 0.2
@@ -229,6 +250,10 @@ class UtteranceCutter:
         usable = (self._buffer.shape[0] // FRAME) * FRAME
         frames, self._buffer = self._buffer[:usable], self._buffer[usable:]
         silence_frames = int(self.min_silence * SAMPLE_RATE / FRAME)
+        # at least the tail _close keeps, so the guess holds every sample the cut will
+        guess_frames = int((self.speculate or 0.0) * SAMPLE_RATE / FRAME)
+        if not _TAIL_FRAMES <= guess_frames < silence_frames:
+            guess_frames = 0
         max_frames = int(self.max_utterance * SAMPLE_RATE / FRAME)
         pre_frames = max(1, int(self.pre_roll * SAMPLE_RATE / FRAME))
         for frame in frames.reshape(-1, FRAME):
@@ -254,6 +279,8 @@ class UtteranceCutter:
                 done = self._close()
             elif len(self._speech) >= max_frames:
                 done = self._split(now)
+            elif guess_frames and index - self._last_speech == guess_frames:
+                done = self._guess()  # changes nothing: the cuts are those made without it
             else:
                 continue
             if done:
@@ -276,10 +303,21 @@ class UtteranceCutter:
         start = self._speech_start * FRAME / SAMPLE_RATE
         return _Pending(audio, start, start + audio.shape[0] / SAMPLE_RATE, ended_at)
 
+    def _cut(self) -> _Pending | None:
+        """The utterance in progress as a pause cuts it: up to the last speech frame and a tail."""
+        keep = self._last_speech - self._speech_start + 1 + _TAIL_FRAMES
+        return self._pending(self._speech[:keep], self._probs[:keep], self._last_speech_clock)
+
     def _close(self) -> _Pending | None:
-        keep = self._last_speech - self._speech_start + 1 + 3  # 96 ms of tail
-        done = self._pending(self._speech[:keep], self._probs[:keep], self._last_speech_clock)
+        done = self._cut()
         self._speech, self._probs, self._pre = [], [], []
+        return done
+
+    def _guess(self) -> _Pending | None:
+        """The cut a pause would make now, the utterance kept going (speech may resume)."""
+        done = self._cut()
+        if done is not None:
+            done.speculative = True
         return done
 
     def _split(self, now: float) -> _Pending | None:
@@ -304,6 +342,8 @@ class LiveSession:
     on_error gets a message, from the capture thread, when capture stops by itself (the disk
     is full): the recording and verdicts so far are kept, later audio is dropped (never piled
     up in memory), the utterance in progress is still transcribed, and stop() still works.
+    speculate: seconds of pause after which an utterance is transcribed before min_silence
+    confirms its end (None: wait for the full pause); the verdicts are the same either way.
     """
 
     def __init__(
@@ -318,6 +358,7 @@ class LiveSession:
         min_silence: float = 0.5,
         block_seconds: float = 0.1,
         on_error: Callable[[str], None] | None = None,
+        speculate: float | None = 0.2,
     ) -> None:
         self.transcriber = transcriber
         self.classifier = classifier
@@ -331,7 +372,7 @@ class LiveSession:
         self.halted = threading.Event()  # set when capture stopped by itself
         self.halt_reason: str | None = None  # and why
         self.block = int(block_seconds * SAMPLE_RATE)
-        self.cutter = UtteranceCutter(min_silence=min_silence)
+        self.cutter = UtteranceCutter(min_silence=min_silence, speculate=speculate)
         self.results: queue.Queue[Utterance] = queue.Queue()
         self.errors: list[str] = []
         self._audio: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue()
@@ -494,30 +535,55 @@ class LiveSession:
                 self.errors.append(f"reporting that capture stopped failed: {exc}")
 
     def _work_loop(self) -> None:
+        guess: tuple[_Pending, tuple[Finding, ...], float] | None = None
         while (pending := self._work.get()) is not None:
             try:
-                self._process(pending)
+                if pending.speculative:
+                    # only while nothing newer waits: a queued cut is this one confirmed (run
+                    # it as it is) or a later one (this guess is stale)
+                    guess = (pending, *self._findings(pending)) if self._work.empty() else None
+                    continue
+                if guess is not None and guess[0].same_cut(pending):
+                    _, findings, processing = guess
+                    speculated = True
+                else:
+                    findings, processing = self._findings(pending)
+                    speculated = False
+                guess = None
+                self._commit(pending, findings, processing, speculated)
             except Exception as exc:
+                guess = None
                 self.errors.append(f"utterance at {pending.start:.1f} s failed: {exc}")
 
-    def _process(self, pending: _Pending) -> None:
+    def _findings(self, pending: _Pending) -> tuple[tuple[Finding, ...], float]:
+        """The utterance transcribed and classified, and the seconds that took."""
         began = time.monotonic()
         pieces = []
         for segment in self.transcriber.transcribe(pending.audio, offset=pending.start, vad=False):
             pieces.extend(segment_excerpts(segment, self.speaker, len(self._utterances)))
         verdicts = self.classifier.classify([e for e, _ in pieces]) if pieces else []
-        done = time.monotonic()
         findings = tuple(
             Finding(e, v, w, str(self.recording), None)
             for (e, w), v in zip(pieces, verdicts, strict=True)
         )
+        return findings, time.monotonic() - began
+
+    def _commit(
+        self,
+        pending: _Pending,
+        findings: tuple[Finding, ...],
+        processing: float,
+        speculated: bool,
+    ) -> None:
+        """Verdicts of a confirmed utterance out: the excerpts file, results, on_utterance."""
         utterance = Utterance(
             index=len(self._utterances),
             start=pending.start,
             end=pending.end,
             findings=findings,
-            latency=done - pending.ended_at,
-            processing=done - began,
+            latency=time.monotonic() - pending.ended_at,
+            processing=processing,
+            speculated=speculated,
         )
         if not findings:
             return

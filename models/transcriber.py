@@ -15,12 +15,18 @@ What a moderator must be able to trust, and how it is kept:
 - Hallucinations are held back: a phrase repeated REPEAT_TIMES or more times in a row is cut
   to one (and reported as a loop); only the VAD's speech stretches reach Whisper (joined, their
   times mapped back), so there is no text over silence to invent.
+- A player who switches language is not hidden: a multilingual model names the language of
+  every 30-second window it decodes, not only of the first one of a chunk (which decides the
+  language the chunk is decoded in, or the language set for the session); a window whose most
+  likely language is another one (WINDOW_LANGUAGE_P or more) puts it in the chunk's report
+  (ChunkReport.languages), so the track shows as mixed ("en, de (mixed)").
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +76,12 @@ COMPRESSION_LIMIT = 2.4
 VAD_PARAMETERS: dict[str, float | int] = {"min_silence_duration_ms": 700, "speech_pad_ms": 300}
 # a second language this likely in a chunk marks the track as code-switched
 MIXED_LANGUAGE_P = 0.2
+# ... as does the most likely language of any later window when it is this likely (faster-
+# whisper's own detection threshold; a second language there at 0.2-0.3 was noise: "nn" beside
+# German espeak speech, measured)
+WINDOW_LANGUAGE_P = 0.5
+# Whisper's window; audio already cut at pauses (live) and shorter than this is one utterance
+WINDOW_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -272,6 +284,22 @@ class Transcriber:
         self.beam_size = beam_size
         self.vad = vad
         self.retry = retry
+        # faster-whisper encodes each decoding window as it comes to it; _one_utterance stops
+        # it before a window that would hold nothing but the end of the last word, and
+        # transcribe_chunk has the languages of each window named (one decoder step each)
+        self._guard = threading.local()
+        encode = self._model.encode
+
+        def guarded_encode(features):
+            if getattr(self._guard, "tail", False):
+                raise _TailWindow
+            out = encode(features)
+            languages = getattr(self._guard, "languages", None)
+            if languages is not None:
+                languages.append(self._model.model.detect_language(out)[0])
+            return out
+
+        self._model.encode = guarded_encode
 
     def set_language(self, language: str | None) -> None:
         """The language to transcribe in (None: detect it per chunk); ValueError for one this
@@ -282,8 +310,15 @@ class Transcriber:
             raise ValueError(f"Whisper does not know the language {language!r}.")
         self.language = "en" if not self.multilingual else language
 
-    def _decode(self, audio: np.ndarray, beam_size: int, hint: bool) -> tuple[Iterator, object]:
-        """faster-whisper's segments (lazy) and its TranscriptionInfo.
+    def _decode(
+        self,
+        audio: np.ndarray,
+        beam_size: int,
+        hint: bool,
+        languages: list[list[tuple[str, float]]] | None = None,
+    ) -> tuple[Iterator, object]:
+        """faster-whisper's segments (lazy) and its TranscriptionInfo; with languages (and a
+        multilingual model), the language likelihoods of each window go into that list.
 
         Segment-time tokens stay on even for live utterances: without them tiny.en was not
         faster on 12 espeak utterances and wrote other words ("uncles" for "thanks").
@@ -302,7 +337,23 @@ class Transcriber:
             # each window stands alone: a hallucination does not carry into the next one
             condition_on_previous_text=False,
         )
+        if languages is not None and self.multilingual:
+            segments = self._naming_languages(segments, languages)
         return segments, info
+
+    def _naming_languages(self, raw: Iterable, languages: list) -> Iterator:
+        """raw's segments; each window faster-whisper encodes meanwhile has its languages named
+        in languages (the guard is set only while raw runs, never while a caller holds one)."""
+        segments = iter(raw)
+        while True:
+            self._guard.languages = languages
+            try:
+                segment = next(segments)
+            except StopIteration:
+                return
+            finally:
+                self._guard.languages = None
+            yield segment
 
     def transcribe(
         self, audio: np.ndarray, offset: float = 0.0, vad: bool | None = None
@@ -340,10 +391,14 @@ class Transcriber:
             if on_report:
                 on_report(ChunkReport(offset, offset + length))
             return
+        # language likelihoods of each window, for the report
+        windows: list[list[tuple[str, float]]] | None = [] if on_report else None
         # the speech alone, joined; times are mapped back to the chunk afterwards
         pieces = [audio[int(s.start * SAMPLE_RATE) : int(s.end * SAMPLE_RATE)] for s in speech]
         joined = np.concatenate(pieces) if use_vad else audio
-        raw, info = self._decode(joined, self.beam_size, hint=True)
+        raw, info = self._decode(joined, self.beam_size, hint=True, languages=windows)
+        if not use_vad and length < WINDOW_S:
+            raw = self._one_utterance(raw, length)
         loops: list[Loop] = []
         heard: list[Word] = []
         held: list[Segment] = []  # from windows whose text repeats itself
@@ -371,7 +426,9 @@ class Transcriber:
                 clip = np.concatenate(
                     [audio[int(a.start * SAMPLE_RATE) : int(a.end * SAMPLE_RATE)] for a in part]
                 )
-                again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
+                again, _ = self._decode(
+                    clip, max(RETRY_BEAM, self.beam_size), hint=False, languages=windows
+                )
                 more = list(self._segments(again, part, 0.0, looped, retried=True))
             worst = max((x.compression_ratio for x in first), default=0.0)
             if looped or not any(x.words for x in more):
@@ -385,7 +442,9 @@ class Transcriber:
             for gap in uncovered(speech, heard):
                 retried.append(gap)
                 clip = audio[int(gap.start * SAMPLE_RATE) : int(gap.end * SAMPLE_RATE)]
-                again, _ = self._decode(clip, max(RETRY_BEAM, self.beam_size), hint=False)
+                again, _ = self._decode(
+                    clip, max(RETRY_BEAM, self.beam_size), hint=False, languages=windows
+                )
                 looped: list[Loop] = []
                 more = list(self._segments(again, None, gap.start, looped, retried=True))
                 if looped:
@@ -395,10 +454,8 @@ class Transcriber:
                     yield _shifted(segment, offset)
         missing = uncovered(speech, heard) if use_vad else []
         if on_report:
-            probs = tuple(
-                (lang, round(float(p), 3))
-                for lang, p in (getattr(info, "all_language_probs", None) or ())[:3]
-                if p >= MIXED_LANGUAGE_P
+            probs = _likely_languages(
+                (getattr(info, "all_language_probs", None) or [])[:3], windows or ()
             )
             on_report(
                 ChunkReport(
@@ -418,6 +475,30 @@ class Transcriber:
                     languages=probs,
                 )
             )
+
+    def _one_utterance(self, raw: Iterable, length: float) -> Iterator:
+        """faster-whisper's segments of one utterance cut at pauses, without a second window
+        that would hold only the WORD_REACH_S after the last word.
+
+        With word timestamps faster-whisper goes on from the last word's end, so the 0.1-0.3 s
+        after it (the cut's tail) was decoded on its own, padded to 30 s: a second encoder
+        pass and words that are not there (tiny.en on 60 live espeak utterances: 2 such
+        windows, "rez, rez, rez, ..." for 448 tokens and "this."). A later window after a
+        longer stretch is decoded as before: speech the first window skipped is not dropped.
+        """
+        segments = iter(raw)
+        last_word = None
+        while True:
+            self._guard.tail = last_word is not None and length - last_word < WORD_REACH_S
+            try:
+                segment = next(segments)
+            except (StopIteration, _TailWindow):
+                return
+            finally:
+                self._guard.tail = False
+            if segment.words:
+                last_word = max(last_word or 0.0, float(segment.words[-1].end))
+            yield segment
 
     def _segments(
         self,
@@ -472,6 +553,26 @@ class Transcriber:
     ) -> Iterator[Segment]:
         """Segments of a file (or one channel of it), decoded and transcribed a chunk at a time."""
         yield from self.transcribe_chunks(read_chunks(path, channel))
+
+
+def _likely_languages(
+    first: Sequence[tuple[str, float]], windows: Iterable[Sequence[tuple[str, float]]]
+) -> tuple[tuple[str, float], ...]:
+    """The languages heard in a chunk, with their highest likelihood, most likely first: those
+    of the chunk's language detection (first) with MIXED_LANGUAGE_P or more, and the most likely
+    one of each window (CTranslate2's ("<|de|>", p) pairs) with WINDOW_LANGUAGE_P or more."""
+    found = [(code, p) for code, p in first if p >= MIXED_LANGUAGE_P]
+    found += [
+        (w[0][0].strip("<|>"), w[0][1]) for w in windows if w and w[0][1] >= WINDOW_LANGUAGE_P
+    ]
+    best: dict[str, float] = {}
+    for code, p in found:
+        best[code] = max(best.get(code, 0.0), round(float(p), 3))
+    return tuple(sorted(best.items(), key=lambda x: -x[1]))
+
+
+class _TailWindow(Exception):
+    """Raised inside faster-whisper to stop it before a window of nothing but a tail."""
 
 
 class _SpeechMap:

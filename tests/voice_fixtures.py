@@ -130,6 +130,13 @@ def tiny_transcriber():  # a models.transcriber.Transcriber, loaded once per run
     return Transcriber("tiny.en", threads=2)
 
 
+@functools.cache
+def base_transcriber():  # the multilingual base model, loaded once per run
+    from models.transcriber import Transcriber
+
+    return Transcriber("base", threads=2)
+
+
 def onset(audio: np.ndarray, level: float = 0.02) -> float:
     """Seconds to the first sample louder than level."""
     return float(np.flatnonzero(np.abs(audio) > level)[0]) / RATE
