@@ -39,9 +39,11 @@ from training.data import Source, load_source, text_key  # noqa: E402
 CONDA_SOURCES = ("conda", "conda_valid", "conda_test")
 
 
-def base_config(work: Path, limit: int | None, epochs: float | None) -> Path:
+def base_config(work: Path, limit: int | None, epochs: float | None, threads: int) -> Path:
     config = yaml.safe_load((ROOT / "training" / "configs" / "default.yaml").read_text())
     config["name"] = "default-without-conda"
+    if threads:
+        config["threads"] = threads
     config["sources"] = [s for s in config["sources"] if s["name"] not in CONDA_SOURCES]
     if limit:
         for source in config["sources"]:
@@ -57,12 +59,15 @@ def modlens(*args: str) -> list[str]:
     return [sys.executable, "-m", "client.cli", *args]
 
 
-def train_base(work: Path, data: Path, limit: int | None, epochs: float | None) -> dict:
-    model = work / "base-model"
+def train_base(work: Path, data: Path, limit: int | None, epochs: float | None, threads: int) -> dict:
+    """Train and export the base model once; later runs reuse it (and the recipe it was made
+    with, kept beside it)."""
+    model, recipe_file = work / "base-model", work / "base-recipe.json"
     if (model / "trainable" / "config.json").is_file():
-        return {"reused": str(model)}
+        recipe = json.loads(recipe_file.read_text()) if recipe_file.is_file() else None
+        return {"reused": str(model), "recipe": recipe}
     started = time.perf_counter()
-    config = base_config(work, limit, epochs)
+    config = base_config(work, limit, epochs, threads)
     run = work / "base-run"
     subprocess.run(
         modlens("train", "--config", str(config), "--data", str(data), "--out", str(run)),
@@ -84,7 +89,10 @@ def train_base(work: Path, data: Path, limit: int | None, epochs: float | None) 
         check=True,
         cwd=ROOT,
     )
-    return {"seconds": round(time.perf_counter() - started, 1), "model": str(model)}
+    recipe = {"limit_per_source": limit, "epochs": epochs or 2.0, "threads": threads or None}
+    recipe_file.write_text(json.dumps(recipe) + "\n")
+    result = {"seconds": round(time.perf_counter() - started, 1), "model": str(model)}
+    return {**result, "recipe": recipe, "load_average": os.getloadavg()}
 
 
 def conda_lines(data: Path, labels: tuple[str, ...], seed: int) -> list[tuple[str, str]]:
@@ -155,16 +163,27 @@ def main() -> int:
     parser.add_argument("--unlabeled", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
     parser.add_argument("--quick", action="store_true", help="a few minutes: check it runs")
+    parser.add_argument(
+        "--base-limit", type=int, help="rows per public source for the base model (default: all)"
+    )
+    parser.add_argument("--base-epochs", type=float, help="epochs of the base model (default 2)")
+    parser.add_argument(
+        "--base-only", action="store_true", help="train and export the base model, then stop"
+    )
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     data, work = Path(args.data), Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     sizes = [int(n) for n in args.decisions.split(",")]
-    limit = epochs = None
+    limit, epochs = args.base_limit, args.base_epochs
     if args.quick:
         sizes, args.unlabeled, limit, epochs = [200], min(args.unlabeled, 1000), 300, 0.5
-    results: dict = {"quick": args.quick, "base": train_base(work, data, limit, epochs)}
+    base = train_base(work, data, limit, epochs, args.threads)
+    results: dict = {"quick": args.quick, "base": base}
+    if args.base_only:
+        print(json.dumps(results["base"], indent=2))
+        return 0
     model = work / "base-model"
     labels = Classifier(model).labels
     sets = test_sets(data, labels)

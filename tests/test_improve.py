@@ -38,7 +38,7 @@ def improved(base_model, tmp_path_factory):
         model=base_model,
         unlabeled=write_unlabeled(folder / "undecided.txt"),
         categories=["cheating", "spam"],
-        options=ImproveOptions(**FAST),
+        options=ImproveOptions(**FAST, min_threshold_fit=20),
         progress=lambda stage, done, total: seen.append((stage, done, total)),
     )
     return result, seen
@@ -76,6 +76,65 @@ def test_a_better_model_is_written_with_its_card_and_weights(improved, base_mode
     assert stages.index("training") < stages.index("judging the new model")
     steps = [(d, t) for s, d, t in seen if s == "training"]
     assert steps[-1][0] == steps[-1][1] == summary["training_steps"]
+
+
+def test_with_few_decisions_the_new_model_keeps_the_old_thresholds(base_model, tmp_path):
+    """Under min_threshold_fit rows to set aside, no refit on a noisy handful: every training
+    decision is trained on, the inherited thresholds stay, and only as many undecided excerpts
+    as the steps use are distilled (each once)."""
+    from models.model_folder import load_config
+    from training.improve import ImproveOptions, improve, training_steps
+
+    options = ImproveOptions(**FAST)
+    result = improve(
+        write_decisions(tmp_path / "d.jsonl", decisions()),
+        tmp_path / "v1",
+        model=base_model,
+        unlabeled=write_unlabeled(tmp_path / "u.txt", n=5000),
+        options=options,
+    )
+    summary, rows = result.summary, result.summary["rows"]
+    assert rows["threshold_fit"] == 0
+    assert rows["train"] + rows["holdout"] == rows["decisions_used"]
+    assert summary["thresholds"]["fitted"] is False
+    steps = training_steps(rows["train"], options)
+    assert summary["training_steps"] == steps
+    assert rows["distilled"] == steps * options.distil_batch_size < rows["unlabeled"]
+    assert result.better
+    old, new = load_config(base_model)[1], load_config(result.written)[1]
+    assert (new.threshold, new.category_thresholds) == (old.threshold, old.category_thresholds)
+
+
+def test_length_batches_cover_every_row_once_a_pass_in_batches_of_like_length():
+    import numpy as np
+
+    from training.improve import length_batches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 64, size=1000).tolist()
+    batches = length_batches(lengths, 16, rng, window=8)
+    first = [next(batches) for _ in range(63)]  # 1000 rows: 62 batches of 16 and one of 8
+    second = [next(batches) for _ in range(63)]
+    for one_pass in (first, second):
+        assert sorted(i for b in one_pass for i in b) == list(range(1000))
+        assert max(len(b) for b in one_pass) == 16
+    assert first != second  # a new order each pass
+    # padding to each batch's longest row costs far less than to random batches' longest
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in first)
+    shuffled = rng.permutation(1000).reshape(-1, 8)
+    random_padded = sum(len(b) * max(lengths[i] for i in b) for b in shuffled)
+    assert padded < 0.8 * random_padded
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "threads"), [(2, 0.1, 2), (2, 0.8, 1), (2, 8.0, 1), (8, 3.2, 5), (4, 0, 4)]
+)
+def test_default_threads_leave_busy_cores_alone(cores, load, threads, monkeypatch):
+    from training import improve
+
+    monkeypatch.setattr(improve.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(improve.os, "getloadavg", lambda: (load, load, load))
+    assert improve.default_threads() == threads
 
 
 def test_a_studio_category_with_too_few_examples_is_reported_not_learned(improved):

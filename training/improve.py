@@ -29,7 +29,7 @@ import random
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,13 @@ class ImproveOptions:
     min_decisions: int = 100  # fewer: fit thresholds instead (models.thresholds_fit)
     min_category_examples: int = 20  # a new studio category needs this many decisions
     # part of the training decisions kept aside to fit the new model's thresholds (fine-tuning
-    # moves its probabilities); used when it gives MIN_DECISIONS rows of both kinds
+    # moves its probabilities), when it gives min_threshold_fit rows of both kinds; fewer say
+    # too little about a threshold (a refit on ~100 rows lost more on the held-out decisions
+    # than it gained), so the new model keeps the old thresholds and trains on all the rows
     threshold_fraction: float = 0.15
+    min_threshold_fit: int = 200
     seed: int = 13
-    threads: int | None = None
+    threads: int | None = None  # None: default_threads()
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,29 @@ def _batch(tokenizer: Any, encoded: list[list[int]], indices: Sequence[int]) -> 
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
 
 
+def training_steps(n_rows: int, options: ImproveOptions) -> int:
+    """Optimisation steps: `epochs` passes over the training decisions."""
+    return max(1, math.ceil(n_rows * options.epochs / options.batch_size))
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, window: int = 32
+) -> Iterator[list[int]]:
+    """Batches of row indices, pass after pass, each pass a new random order in which the rows of
+    a batch have similar lengths: shuffled, sorted by length within windows of `window`
+    batches, cut into batches, and the batches shuffled. Each batch is padded only to its own
+    longest row, so short chat lines do not pay for a long one's padding."""
+    span = batch_size * window
+    while True:
+        order = rng.permutation(len(lengths))
+        batches = []
+        for start in range(0, len(order), span):
+            chunk = sorted(order[start : start + span].tolist(), key=lambda i: lengths[i])
+            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        for b in rng.permutation(len(batches)):
+            yield batches[b]
+
+
 def fine_tune(
     model: Any,
     tokenizer: Any,
@@ -307,7 +333,8 @@ def fine_tune(
     stage: _Stage,
 ) -> dict[str, Any]:
     """Cross-entropy on the decisions plus soft cross-entropy to the teacher on undecided
-    excerpts; returns the loss log."""
+    excerpts (`distil_batch_size` of them a step, each seen about once: `unlabeled` should hold
+    `training_steps(...) * distil_batch_size` of them at most); returns the loss log."""
     import torch
 
     torch.manual_seed(options.seed)
@@ -323,10 +350,9 @@ def fine_tune(
     counts = np.bincount(targets.numpy(), minlength=len(labels)).astype(np.float64)
     weights = np.where(counts > 0, np.maximum(counts, 1) ** -0.5, 0.0)
     weights = torch.tensor(weights / weights[counts > 0].mean(), dtype=torch.float32)
-    steps = max(1, math.ceil(len(rows) * options.epochs / options.batch_size))
-    n_distil = min(len(unlabeled), steps * options.distil_batch_size)
-    distil_encoded = encode(unlabeled[:n_distil]) if n_distil else []
-    soft = torch.tensor(teacher[:n_distil], dtype=torch.float32) if n_distil else None
+    steps = training_steps(len(rows), options)
+    distil_encoded = encode(unlabeled) if unlabeled and teacher is not None else []
+    soft = torch.tensor(teacher, dtype=torch.float32) if distil_encoded else None
 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
@@ -335,23 +361,19 @@ def fine_tune(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
     )
-    order: list[int] = []
-    distil_order: list[int] = []
+    batches = length_batches([len(e) for e in encoded], options.batch_size, rng)
+    distil_batches = length_batches(
+        [len(e) for e in distil_encoded], options.distil_batch_size, rng
+    )
     log = []
     model.train()
     for step in range(steps):
-        if len(order) < options.batch_size:
-            order += rng.permutation(len(rows)).tolist()
-        take, order = order[: options.batch_size], order[options.batch_size :]
-        batch = _batch(tokenizer, encoded, take)
-        logits = model(**batch).logits
+        take = next(batches)
+        logits = model(**_batch(tokenizer, encoded, take)).logits
         loss = torch.nn.functional.cross_entropy(logits, targets[take], weight=weights)
         distil_loss = torch.zeros(())
         if soft is not None:
-            if len(distil_order) < options.distil_batch_size:
-                distil_order += rng.permutation(n_distil).tolist()
-            pick = distil_order[: options.distil_batch_size]
-            distil_order = distil_order[options.distil_batch_size :]
+            pick = next(distil_batches)
             student = model(**_batch(tokenizer, distil_encoded, pick)).logits
             log_p = torch.nn.functional.log_softmax(student, dim=-1)
             distil_loss = -(soft[pick] * log_p).sum(dim=-1).mean()
@@ -371,7 +393,7 @@ def fine_tune(
             )
         stage("training", step + 1, steps)
     model.eval()
-    return {"steps": steps, "distilled_excerpts": n_distil, "log": log}
+    return {"steps": steps, "distilled_excerpts": len(distil_encoded), "log": log}
 
 
 # --- the model card -------------------------------------------------------------------------
@@ -479,7 +501,8 @@ def improve(
         )
     train_rows, holdout = split_holdout(rows, options.holdout_fraction, options.seed)
     fit_rows: list[tuple[str, str]] = []
-    if len(train_rows) * options.threshold_fraction >= MIN_DECISIONS:
+    min_fit = max(MIN_DECISIONS, options.min_threshold_fit)
+    if len(train_rows) * options.threshold_fraction >= min_fit:
         kept, aside = split_holdout(train_rows, options.threshold_fraction, options.seed + 1)
         aside_toxic = sum(label != NON_TOXIC for _, label in aside)
         if 0 < aside_toxic < len(aside):
@@ -502,21 +525,27 @@ def improve(
     from training.export import export_model
 
     hf_logging.set_verbosity_error()
-    if options.threads:
-        torch.set_num_threads(options.threads)
+    options = replace(options, threads=options.threads or default_threads())
+    torch.set_num_threads(options.threads)
     stage("judging the current model", 0, 1)
     teacher_model = Classifier(model_dir, threads=options.threads)
     old_scores = judge(teacher_model, holdout, labels)
     stage("judging the current model", 1, 1)
+    # a fixed number of undecided excerpts a step, each seen once: a random sample of them when
+    # there are more than the steps need (the old model's verdicts are computed for those only)
+    n_distil = training_steps(len(train_rows), options) * options.distil_batch_size
+    distil = extra
+    if len(extra) > n_distil:
+        distil = random.Random(options.seed).sample(extra, n_distil)
     teacher = None
-    if extra:
-        teacher = np.zeros((len(extra), len(labels)), dtype=np.float32)
+    if distil:
+        teacher = np.zeros((len(distil), len(labels)), dtype=np.float32)
         chunk = 512
-        for start in range(0, len(extra), chunk):
+        for start in range(0, len(distil), chunk):
             teacher[start : start + chunk, : len(old_labels)] = teacher_model.probabilities(
-                extra[start : start + chunk]
+                distil[start : start + chunk]
             )
-            stage("reading the undecided excerpts", min(start + chunk, len(extra)), len(extra))
+            stage("reading the undecided excerpts", min(start + chunk, len(distil)), len(distil))
 
     hf = AutoModelForSequenceClassification.from_pretrained(weights, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(weights)
@@ -527,7 +556,7 @@ def improve(
             f"folder {list(old_labels)}; they are not the same model"
         )
     grow_head(hf, labels)
-    training = fine_tune(hf, tokenizer, train_rows, labels, extra, teacher, options, stage)
+    training = fine_tune(hf, tokenizer, train_rows, labels, distil, teacher, options, stage)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f"{STAGING_PREFIX}{os.getpid()}-{time.time_ns()}"
@@ -641,6 +670,18 @@ def _fit_new_thresholds(
         "threshold": fit.threshold,
         "category_thresholds": fit.category_thresholds,
     }
+
+
+def default_threads() -> int:
+    """Threads for fine-tuning and the ONNX passes: the cores the machine leaves free (1-minute
+    load average), at least one. Threads that share a busy core wait for each other at every
+    operation: on 2 cores under load 8, a step took 18.2 s with two threads and 2.5 s with one."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores
+    return max(1, min(cores, round(cores - load)))
 
 
 def default_model_dir() -> Path:
