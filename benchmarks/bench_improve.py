@@ -12,6 +12,17 @@
     python benchmarks/bench_improve.py --data DATA --json benchmarks/results/improve.json
     python benchmarks/bench_improve.py --data DATA --quick   # minutes: that it works
 
+The full base recipe (every row of the default config's other sources, 2 epochs) takes about an
+hour on two quiet cores. The measured results in benchmarks/results/improve.json come from a
+smaller base, trained first with
+
+    python benchmarks/bench_improve.py --data DATA --base-limit 2000 --base-epochs 1 \
+        --threads 1 --base-only
+
+(at most 2,000 rows per source, stratified: 9,051 training rows, one epoch; 19 minutes under
+load 6.5): a weaker starting point than the shipped model, so its F1 before improving is lower
+than the shipped model's would be without CONDA.
+
 --quick trains the base model on a few hundred rows per source for a fraction of an epoch and
 improves it with 200 decisions and 1,000 undecided excerpts: a check that everything runs, not a
 measurement.
@@ -35,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.classifier import Classifier  # noqa: E402
 from training.data import Source, load_source, text_key  # noqa: E402
+from training.improve import default_threads  # noqa: E402
 
 CONDA_SOURCES = ("conda", "conda_valid", "conda_test")
 
@@ -59,7 +71,9 @@ def modlens(*args: str) -> list[str]:
     return [sys.executable, "-m", "client.cli", *args]
 
 
-def train_base(work: Path, data: Path, limit: int | None, epochs: float | None, threads: int) -> dict:
+def train_base(
+    work: Path, data: Path, limit: int | None, epochs: float | None, threads: int
+) -> dict:
     """Train and export the base model once; later runs reuse it (and the recipe it was made
     with, kept beside it)."""
     model, recipe_file = work / "base-model", work / "base-recipe.json"
@@ -144,6 +158,7 @@ def run_improve(work: Path, model: Path, decisions: Path, unlabeled: Path, out: 
     args += ["--model", str(model), "--out", str(out), "--json", "--progress", "bar"]
     if threads:
         args += ["--threads", str(threads)]
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     process = subprocess.Popen(modlens(*args), cwd=ROOT, stdout=subprocess.PIPE, text=True)
     stdout = process.stdout.read()
@@ -152,7 +167,8 @@ def run_improve(work: Path, model: Path, decisions: Path, unlabeled: Path, out: 
     seconds = time.perf_counter() - started
     if process.returncode not in (0, 1):
         raise SystemExit(f"improve failed with exit {process.returncode}")
-    return json.loads(stdout), round(seconds, 1), round(usage.ru_maxrss / 1024, 1)
+    loads = [round(load, 2), round(os.getloadavg()[0], 2)]  # 1-minute, at start and end
+    return json.loads(stdout), round(seconds, 1), round(usage.ru_maxrss / 1024, 1), loads
 
 
 def main() -> int:
@@ -161,7 +177,9 @@ def main() -> int:
     parser.add_argument("--work", default=str(ROOT / "runs" / "bench-improve"))
     parser.add_argument("--decisions", default="200,1000,5000")
     parser.add_argument("--unlabeled", type=int, default=10_000)
-    parser.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="0: improve's default (the cores left free)"
+    )
     parser.add_argument("--quick", action="store_true", help="a few minutes: check it runs")
     parser.add_argument(
         "--base-limit", type=int, help="rows per public source for the base model (default: all)"
@@ -189,7 +207,7 @@ def main() -> int:
     sets = test_sets(data, labels)
     if args.quick:
         sets = {k: v[:1000] for k, v in sets.items()}
-    results["base"]["test"] = f1_scores(model, sets, args.threads or 2)
+    results["base"]["test"] = f1_scores(model, sets, args.threads or default_threads())
     print(json.dumps(results["base"], indent=2), flush=True)
     lines = conda_lines(data, labels, args.seed)
     pool, undecided = lines[: max(sizes)], lines[max(sizes) : max(sizes) + args.unlabeled]
@@ -203,19 +221,24 @@ def main() -> int:
             "utf-8",
         )
         out = work / f"improved-{n}-{time.strftime('%Y%m%d-%H%M%S')}"
-        summary, seconds, peak = run_improve(work, model, decisions, unlabeled, out, args.threads)
+        summary, seconds, peak, loads = run_improve(
+            work, model, decisions, unlabeled, out, args.threads
+        )
         entry = {
             "decisions": n,
             "undecided": len(undecided),
             "seconds": seconds,
             "peak_mib": peak,
+            "load_average": loads,
+            "threads": summary["options"]["threads"],
+            "training_steps": summary["training_steps"],
             "written": summary["better"],
             "held_out": {"old": summary["old"], "new": summary["new"]},
             "thresholds": summary.get("thresholds"),
             "rows": summary["rows"],
         }
         if summary["better"]:
-            entry["test"] = f1_scores(out, sets, args.threads or 2)
+            entry["test"] = f1_scores(out, sets, args.threads or default_threads())
             entry["f1_change"] = {
                 k: round(entry["test"][k]["f1"] - results["base"]["test"][k]["f1"], 4) for k in sets
             }

@@ -17,7 +17,14 @@ from models.model_folder import sha256_file
 from tests.improve_data import decisions, trainable_model, write_decisions, write_unlabeled
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = {"learning_rate": 3e-3, "epochs": 15, "distil_weight": 0.3, "threads": 1}
+# the tiny model's word embeddings are random, not pretrained: it learns through them
+FAST = {
+    "learning_rate": 3e-3,
+    "epochs": 15,
+    "distil_weight": 0.3,
+    "threads": 1,
+    "freeze_embeddings": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +131,26 @@ def test_length_batches_cover_every_row_once_a_pass_in_batches_of_like_length():
     shuffled = rng.permutation(1000).reshape(-1, 8)
     random_padded = sum(len(b) * max(lengths[i] for i in b) for b in shuffled)
     assert padded < 0.8 * random_padded
+
+
+def test_fine_tuning_leaves_the_word_embeddings_as_they_were(tiny_hf_model):
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.improve import ImproveOptions, _Stage, fine_tune
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_hf_model)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_hf_model)
+    words = model.get_input_embeddings().weight.detach().clone()
+    head = model.classifier.weight.detach().clone()
+    rows = [(r["text"], r["label"]) for r in decisions(n=32)]
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    teacher = np.full((32, len(labels)), 1 / len(labels), dtype=np.float32)
+    options = ImproveOptions(learning_rate=1e-2, epochs=2, threads=1)
+    fine_tune(model, tokenizer, rows, labels, ["gg"] * 32, teacher, options, _Stage(None))
+    assert torch.equal(model.get_input_embeddings().weight, words)
+    assert not torch.equal(model.classifier.weight, head)
 
 
 @pytest.mark.parametrize(
@@ -244,6 +271,7 @@ def test_cli_json_summary_and_exit_codes(base_model, tmp_path):
     decided = write_decisions(tmp_path / "d.jsonl", decisions())
     args = ["improve", "--decisions", str(decided), "--model", str(base_model), "--json"]
     args += ["--threads", "1", "--epochs", "15", "--learning-rate", "3e-3", "--progress", "none"]
+    args += ["--train-embeddings"]
     done = _modlens(*args, "--out", str(tmp_path / "new"))
     out, err = done.communicate(timeout=300)
     assert done.returncode == 0, err

@@ -79,7 +79,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=float,
         help="weight of keeping the old model's verdicts on undecided excerpts (default 1)",
     )
-    parser.add_argument("--threads", type=int, help="PyTorch and ONNX Runtime threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="PyTorch and ONNX Runtime threads (default: the cores the load average leaves free)",
+    )
+    parser.add_argument(
+        "--train-embeddings",
+        action="store_true",
+        help="train the word embeddings too (default: kept as they are; slower)",
+    )
     parser.add_argument(
         "--min-decisions", type=int, help="fewer usable decisions than this: refuse (default 100)"
     )
@@ -233,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
             ("learning_rate", args.learning_rate),
             ("distil_weight", args.distil_weight),
             ("threads", args.threads),
+            ("freeze_embeddings", False if args.train_embeddings else None),
             ("min_decisions", args.min_decisions),
             ("min_category_examples", args.min_category_examples),
         )

@@ -16,6 +16,7 @@ from tests.client.test_app_text import check
 from tests.improve_data import decisions, trainable_model
 
 FAST = ["--threads", "1", "--epochs", "15", "--learning-rate", "3e-3", "--distil-weight", "0.3"]
+FAST += ["--train-embeddings"]  # the tiny model's are random, not pretrained
 
 
 @pytest.fixture(scope="module")
