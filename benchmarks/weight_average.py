@@ -1,0 +1,45 @@
+"""Average two fine-tuned models' weights, (1 - a) * base + a * candidate (WiSE-FT, Wortsman et
+al. 2022): a cheap way to keep a fine-tune's gains while pulling it back toward the model it
+started from. Writes a copy of the candidate's run folder that `modlens export --run` takes.
+
+    python benchmarks/weight_average.py 0.5 --base models/weights/default/trainable \
+        --run runs/default-v4 --out runs/soup-0.5-run
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+WEIGHTS = "model.safetensors"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("alpha", type=float, help="weight of the candidate, 0..1")
+    parser.add_argument("--base", type=Path, required=True, help="folder with model.safetensors")
+    parser.add_argument("--run", type=Path, required=True, help="the candidate's run folder")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.alpha <= 1.0:
+        parser.error("alpha must be between 0 and 1")
+    base = load_file(str(args.base / WEIGHTS))
+    tuned = load_file(str(args.run / "one_stage" / WEIGHTS))
+    if base.keys() != tuned.keys():
+        parser.error("the two models do not have the same layers")
+    a = args.alpha
+    soup = {k: ((1 - a) * base[k].float() + a * tuned[k].float()).contiguous() for k in tuned}
+    if args.out.exists():
+        parser.error(f"{args.out} exists already")
+    skip = shutil.ignore_patterns("checkpoints", "test_probs.npy")
+    shutil.copytree(args.run, args.out, ignore=skip)
+    save_file(soup, str(args.out / "one_stage" / WEIGHTS), metadata={"format": "pt"})
+    print(f"{a:.2f} x {args.run} + {1 - a:.2f} x {args.base} -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
