@@ -244,8 +244,8 @@ def main() -> int:
             }
         results["improve"][str(n)] = entry
         print(json.dumps(entry, indent=2), flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        if args.json:  # after each size: a long run measured so far is kept
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

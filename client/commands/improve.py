@@ -72,8 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="only fit per-category thresholds to the decisions (fast, no torch); prints them",
     )
-    parser.add_argument("--epochs", type=float, help="passes over the decisions (default 3)")
-    parser.add_argument("--learning-rate", type=float, help="AdamW learning rate (default 4e-5)")
+    parser.add_argument("--epochs", type=float, help="passes over the decisions (default 2)")
+    parser.add_argument("--learning-rate", type=float, help="AdamW learning rate (default 1e-4)")
     parser.add_argument(
         "--distil-weight",
         type=float,
