@@ -9,7 +9,10 @@
    `min_category_examples` decisions (a rarer one is reported, and its rows left out).
 4. Fine-tune on the rest of the decisions (class-weighted cross-entropy) while distilling the old
    model's own probabilities on the undecided excerpts, so the new model keeps what the old one
-   knew without any public dataset shipping with the product.
+   knew without any public dataset shipping with the product. Batches hold lines of like length,
+   the word embeddings stay frozen, and a fixed number of undecided excerpts rides along each
+   step (each seen once). With enough decisions (`min_threshold_fit` set aside) the new model's
+   thresholds are refitted on decisions it did not train on; otherwise it keeps the old ones.
 5. Export to an int8 ONNX folder (training.export), judge old and new the same way (the ONNX
    models with their thresholds) on the held-out decisions, and keep the new one **only if its
    toxic-vs-not F1 there is higher**. The summary goes to config.json (`improve`), the model card
