@@ -60,7 +60,8 @@ class ImproveOptions:
     # checked on a validation slice of CONDA (2,180 lines the decisions did not come from) after
     # 1,000 decisions, from a base model that never saw CONDA (F1 0.470 there, 0.807 on its
     # public validation rows): 4e-5 x 3 epochs 0.650 / 0.802, 1e-4 x 3 0.653 / 0.791,
-    # 1e-4 x 2 0.702 / 0.796 (and a third fewer steps)
+    # 1e-4 x 2 0.702 / 0.796 (and a third fewer steps); another seed: 4e-5 x 3 0.637 / 0.806,
+    # 1e-4 x 2 0.648 / 0.784
     epochs: float = 2.0
     batch_size: int = 16
     distil_batch_size: int = 32  # undecided excerpts per step, against the old model's output
