@@ -120,6 +120,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX untranscribed_track ON untranscribed(track_id, start);
     """,
+    # v5: how each verdict was reached ("model", "word list", "not checked"; NULL: before this
+    # was kept), the excerpt's language, and the word list entry that decided it
+    """
+    ALTER TABLE excerpts ADD COLUMN method TEXT;
+    ALTER TABLE excerpts ADD COLUMN language TEXT;
+    ALTER TABLE excerpts ADD COLUMN entry TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -194,6 +201,11 @@ class StoredExcerpt:
     toxic: bool
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    # how the verdict was reached (models.classifier.METHODS; None: kept before this was), the
+    # excerpt's language (ISO 639-1) and the word list entry that decided it ("block: camper")
+    method: str | None = None
+    language: str | None = None
+    entry: str | None = None
 
     def as_excerpt(self) -> Excerpt:
         return Excerpt(self.text, self.start, self.end, self.speaker, self.time, self.end_time)
@@ -660,11 +672,14 @@ class Store:
                     bool(verdict.toxic),
                     float(verdict.score),
                     {k: round(float(v), 5) for k, v in verdict.scores.items()},
+                    getattr(verdict, "method", None) or None,
+                    getattr(verdict, "language", None) or None,
+                    getattr(verdict, "entry", None) or None,
                 )
                 cursor = db.execute(
                     "INSERT INTO excerpts (session_id, track_id, position, text, start_char, "
-                    "end_char, speaker, time, end_time, label, toxic, score, scores) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "end_char, speaker, time, end_time, label, toxic, score, scores, method, "
+                    "language, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         row.session_id,
                         row.track_id,
@@ -679,6 +694,9 @@ class Store:
                         int(row.toxic),
                         row.score,
                         json.dumps(row.scores),
+                        row.method,
+                        row.language,
+                        row.entry,
                     ),
                 )
                 out.append(replace(row, id=cursor.lastrowid))
@@ -765,7 +783,7 @@ class Store:
     def excerpts(self, session_id: int) -> list[StoredExcerpt]:
         rows = self._db.execute(
             "SELECT id, session_id, track_id, position, text, start_char, end_char, speaker, "
-            "time, end_time, label, toxic, score, scores FROM excerpts "
+            "time, end_time, label, toxic, score, scores, method, language, entry FROM excerpts "
             "WHERE session_id = ? ORDER BY track_id, position",
             (session_id,),
         ).fetchall()
@@ -774,7 +792,8 @@ class Store:
     def excerpt(self, excerpt_id: int) -> StoredExcerpt | None:
         row = self._db.execute(
             "SELECT id, session_id, track_id, position, text, start_char, end_char, speaker, "
-            "time, end_time, label, toxic, score, scores FROM excerpts WHERE id = ?",
+            "time, end_time, label, toxic, score, scores, method, language, entry FROM excerpts "
+            "WHERE id = ?",
             (excerpt_id,),
         ).fetchone()
         return _excerpt(row) if row else None
@@ -1079,7 +1098,7 @@ def _same_place(text: str, speaker: str | None, start: float | None) -> tuple:
 
 def _excerpt(row: Sequence) -> StoredExcerpt:
     (id_, session_id, track_id, position, text, start, end, speaker, time_, end_time) = row[:10]
-    label, toxic, score, scores = row[10:]
+    label, toxic, score, scores, method, language, entry = row[10:]
     return StoredExcerpt(
         id_,
         session_id,
@@ -1095,6 +1114,9 @@ def _excerpt(row: Sequence) -> StoredExcerpt:
         bool(toxic),
         score,
         json.loads(scores or "{}"),
+        method,
+        language,
+        entry,
     )
 
 
