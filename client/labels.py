@@ -9,6 +9,7 @@ import math
 from enum import StrEnum
 
 from client.store import Decision, StoredExcerpt
+from models.classifier import METHOD_NOT_CHECKED, METHOD_WORD_LIST
 from models.taxonomy import NON_TOXIC, Taxonomy
 
 NON_TOXIC_NAME = "non-toxic"  # the one name the window uses for the clean label
@@ -91,6 +92,24 @@ def describe_state(excerpt: StoredExcerpt, decision: Decision | None) -> str:
     if state in (ReviewState.RELABELED, ReviewState.MISSED):
         name += f" → {label_name(decision.label)}"
     return name
+
+
+def describe_method(excerpt: StoredExcerpt) -> str:
+    """How the verdict was reached, when not by a model: "decided by the studio word list: block
+    · insult · 'camper'" or "not checked (language: pt)"; "" for a model's verdict (and for one
+    kept before the method was)."""
+    return method_text(excerpt.method, excerpt.label, excerpt.language, excerpt.entry)
+
+
+def method_text(method: str | None, label: str, language: str | None, entry: str | None) -> str:
+    """describe_method for a verdict's parts (entry as models.wordlists names it: "block: x")."""
+    if method == METHOD_WORD_LIST:
+        kind, _, word = (entry or "").partition(": ")
+        parts = [kind.strip(), label_name(label), f"'{word.strip()}'" if word.strip() else ""]
+        return "decided by the studio word list: " + " · ".join(p for p in parts if p)
+    if method == METHOD_NOT_CHECKED:
+        return f"not checked (language: {language or 'unknown'})"
+    return ""
 
 
 def format_percent(probability: float) -> str:

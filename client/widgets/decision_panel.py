@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.labels import (
+    describe_method,
     describe_state,
     format_percent,
     format_time,
@@ -34,6 +35,7 @@ from client.labels import (
     plain_html,
 )
 from client.store import Decision, StoredExcerpt
+from models.classifier import METHOD_WORD_LIST
 from models.taxonomy import Taxonomy
 
 ACTION_NAMES = {
@@ -62,6 +64,7 @@ class DecisionPanel(QGroupBox):
         bold = QFont(self.verdict.font())
         bold.setBold(True)
         self.verdict.setFont(bold)
+        self.verdict.setWordWrap(True)  # a word list entry can be long
         self.summary = _plain_label(NO_EXCERPT)
         self.summary.setAccessibleName("Excerpt under review")
         self.summary.setWordWrap(True)
@@ -161,12 +164,16 @@ class DecisionPanel(QGroupBox):
         self.verdict.show()
         name = label_name(excerpt.label)
         probability = format_percent(label_probability(excerpt, excerpt.label))
-        verdict = f"model: {name} {probability}"
-        if model_flagged(excerpt):
-            verdict += f" (toxic {format_percent(excerpt.score)})"
+        method = describe_method(excerpt)  # a word list or an uncovered language decided
+        if excerpt.method == METHOD_WORD_LIST:
+            verdict = f"word list: {name}"  # not a model's probability
+        else:
+            verdict = f"model: {name} {probability}"
+            if model_flagged(excerpt):
+                verdict += f" (toxic {format_percent(excerpt.score)})"
         if decision is not None:
             verdict += f" · {describe_state(excerpt, decision)}"
-        where = [part for part in (format_time(excerpt.time), excerpt.speaker) if part]
+        where = [part for part in (format_time(excerpt.time), excerpt.speaker, method) if part]
         self.verdict.setText(" · ".join([verdict, *where]))
         self.summary.setText(excerpt.text)
         self.summary.setToolTip(plain_html(excerpt.text))

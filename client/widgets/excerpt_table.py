@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from client.labels import (  # format_time, effective_label, is_flagged: re-exported for old imports
     STATE_NAMES,
     ReviewState,
+    describe_method,
     describe_state,
     effective_label,
     format_percent,
@@ -251,7 +252,9 @@ class ExcerptModel(QAbstractTableModel):
         )
         who = f"{excerpt.speaker}: " if excerpt.speaker else ""
         note = f"\nNote: {decision.note}" if decision is not None and decision.note else ""
-        return f"{who}{excerpt.text}\n\n{scores}{note}"
+        method = describe_method(excerpt)
+        how = f"\n{method}" if method else ""
+        return f"{who}{excerpt.text}\n\n{scores}{how}{note}"
 
     def _colour(self, label: str) -> str:
         try:
