@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from client.labels import method_text
 from models.errors import ModlensError
 from models.taxonomy import NON_TOXIC, Taxonomy
 
@@ -579,6 +580,11 @@ def finding_record(finding: Finding, decision: str | None = None) -> dict:
         "scores": {k: _round(v, 4) for k, v in verdict.scores.items()},
         "source": finding.source,
         "channel": finding.channel,
+        # how the verdict was reached ("model", "word list", "not checked"; null: not known),
+        # the excerpt's language and the word list entry that decided it
+        "method": verdict.method,
+        "language": verdict.language,
+        "entry": getattr(verdict, "entry", None) or None,
         "words": [
             {
                 "text": w.text.strip(),
@@ -700,6 +706,9 @@ CSV_COLUMNS = (
     "decided_at",
     "note",
     "source",
+    "method",
+    "language",
+    "list_entry",
 )
 
 
@@ -729,6 +738,9 @@ def to_csv(report: Report) -> str:
             moment.isoformat(timespec="seconds") if moment else "",
             d.note if d else "",
             f.source,
+            f.verdict.method or "",
+            f.verdict.language or "",
+            getattr(f.verdict, "entry", None) or "",
         ]
         writer.writerow(
             [
@@ -742,7 +754,8 @@ def to_csv(report: Report) -> str:
     # speech heard but not transcribed: a row each, so a spreadsheet shows where to listen
     for source in report.meta.sources:
         for start, end in source.untranscribed:
-            blank = [""] * (len(CSV_COLUMNS) - 6)
+            blank = [""] * (CSV_COLUMNS.index("source") - 6)
+            after = [""] * (len(CSV_COLUMNS) - CSV_COLUMNS.index("source") - 1)
             writer.writerow(
                 [
                     clock(start, ".", hours=True),
@@ -753,6 +766,7 @@ def to_csv(report: Report) -> str:
                     "untranscribed",
                     *blank,
                     spreadsheet_cell(source.path),
+                    *after,
                 ]
             )
     return out.getvalue()
@@ -957,6 +971,11 @@ def to_html(report: Report) -> str:
             model = f"{_label_html(f.verdict.label, taxonomy)} {_percent(f.verdict.score)}"
         else:
             model = f'<span class="clean">non-toxic {_percent(1.0 - f.verdict.score)}</span>'
+        how = method_text(
+            f.verdict.method, f.verdict.label, f.verdict.language, getattr(f.verdict, "entry", "")
+        )
+        if how:  # a word list or an uncovered language decided, not the model
+            model += f'<br><span class="method">{_e(how)}</span>'
         cells = [
             f'<td class="time">{when}</td>',
             f"<td>{_e(f.speaker)}</td>",

@@ -556,6 +556,7 @@ def findings_of(path: Path) -> list[tuple[object, object]]:
     """(Excerpt, Verdict) pairs of a scan JSON report, in its order, to keep in the store."""
     from models.classifier import Verdict
     from models.excerpts import Excerpt
+    from models.wordlists import ListedVerdict
 
     out = []
     for finding in read_report(path):
@@ -573,7 +574,11 @@ def findings_of(path: Path) -> list[tuple[object, object]]:
             bool(finding.get("flagged")),
             float(finding.get("score") or 0.0),
             {k: float(v) for k, v in (finding.get("scores") or {}).items()},
+            language=finding.get("language") or None,
+            method=finding.get("method") or None,  # None: a report from before it was written
         )
+        if finding.get("entry"):  # a word list decided it: the store keeps which entry
+            verdict = ListedVerdict(**vars(verdict) | {"entry": str(finding["entry"])})
         out.append((excerpt, verdict))
     return out
 

@@ -186,6 +186,7 @@ def session_report(
     report's metadata (sources from the session's tracks; models as passed in)."""
     from models.classifier import Verdict
     from models.voice import Finding
+    from models.wordlists import ListedVerdict
 
     session = store.session(session_id)
     tracks = store.tracks(session_id)
@@ -197,7 +198,11 @@ def session_report(
         ReportEntry(
             Finding(
                 excerpt=e.as_excerpt(),
-                verdict=Verdict(e.label, e.toxic, e.score, dict(e.scores)),
+                verdict=ListedVerdict(
+                    e.label, e.toxic, e.score, dict(e.scores), 0, e.language, e.method, e.entry
+                )
+                if e.entry
+                else Verdict(e.label, e.toxic, e.score, dict(e.scores), 0, e.language, e.method),
                 source=paths.get(e.track_id, "") if e.track_id else "",
             ),
             report_decision(decisions.get(e.id)),
