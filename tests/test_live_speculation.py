@@ -71,7 +71,12 @@ def _session(path, transcriber, classifier, audio: np.ndarray, speculate: float 
     session.start(capture=False)
     for i in range(0, len(audio), BLOCK):
         session.feed(audio[i : i + BLOCK])
-        time.sleep(0.05)  # twice real time: the worker sees each guess before its cut
+        # each block cut and every guess taken by the worker before the next block: on a busy
+        # machine a guess and its confirmation could otherwise reach the worker together
+        deadline = time.monotonic() + 30
+        while not (session._audio.empty() and session._work.empty()):
+            assert time.monotonic() < deadline, "the live threads did not keep up"
+            time.sleep(0.005)
     return session.stop(timeout=120)
 
 
