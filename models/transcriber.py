@@ -10,9 +10,12 @@ What a moderator must be able to trust, and how it is kept:
   fallback to random temperatures), and every retry is a fixed, greedy-or-beam setting.
 - No speech is lost silently: the Silero VAD's speech stretches are compared with the words
   transcribed in them; a stretch of UNTRANSCRIBED_S or more without words (a whole speech
-  stretch from SILENT_STRETCH_S) is decoded again on its own (a beam of 5, no vocabulary
-  hint), and what is still empty is reported as untranscribed speech with its times
-  (ChunkReport.untranscribed).
+  stretch from SILENT_STRETCH_S, the start of one before its first word from LEADING_GAP_S)
+  is decoded again on its own (a beam of 5, no vocabulary hint), and what is still empty is
+  reported as untranscribed speech with its times (ChunkReport.untranscribed). Punctuation
+  alone and a "word" longer than LONGEST_WORD_S (Whisper's alignment smeared over speech it
+  skipped) cover no speech; a window held back for looping is decoded again over the whole
+  speech stretches it touches.
 - Hallucinations are held back: a phrase repeated REPEAT_TIMES or more times in a row is cut
   to one (and reported as a loop); only the VAD's speech stretches reach Whisper (joined, their
   times mapped back), so there is no text over silence to invent.
@@ -68,6 +71,15 @@ UNTRANSCRIBED_S = 3.0
 SILENT_STRETCH_S = 1.0
 # a word covers this much around itself (Whisper's word times are tight, speech pads are not)
 WORD_REACH_S = 0.6
+# ... and the start of a stretch (where an utterance starts, after the VAD's 0.3 s pad) that
+# no word reaches for this long is retried, then reported: Whisper skipped the first words of
+# an utterance, and 7 of the 10 utterances bench_scan's 2-hour session lost silently had
+# 0.73-2.5 s of their stretch's start without words (one under SILENT_STRETCH_S)
+LEADING_GAP_S = 0.5
+# a "word" longer than this is Whisper's alignment stretched over speech it skipped (" on"
+# for 3.9 s over a whole utterance; in 3,819 words of 9 chunks of the 2-hour session the 4
+# longer than 1.2 s were all such): it stays in the transcript, but covers no speech
+LONGEST_WORD_S = 1.5
 RETRY_BEAM = 5
 # a phrase of 1..REPEAT_MAX_WORDS words said REPEAT_TIMES times in a row is a decoding loop
 REPEAT_TIMES = 3
@@ -225,10 +237,17 @@ def drop_stutters(words: list[Word], loops: list[Loop]) -> list[Word]:
 def uncovered(
     speech: Sequence[Stretch], words: Iterable[Word], minimum: float = UNTRANSCRIBED_S
 ) -> list[Stretch]:
-    """Parts of the speech stretches at least minimum seconds long that no word reaches, and
-    whole stretches no word reaches from SILENT_STRETCH_S (or minimum, if shorter)."""
-    reach = sorted((w.start - WORD_REACH_S, w.end + WORD_REACH_S) for w in words)
+    """Parts of the speech stretches at least minimum seconds long that no word reaches, whole
+    stretches no word reaches from SILENT_STRETCH_S, and the start of a stretch before its
+    first word from LEADING_GAP_S (or minimum, if shorter). Words longer than LONGEST_WORD_S
+    reach nothing."""
+    reach = sorted(
+        (w.start - WORD_REACH_S, w.end + WORD_REACH_S)
+        for w in words
+        if w.end - w.start <= LONGEST_WORD_S
+    )
     whole = min(minimum, SILENT_STRETCH_S)
+    leading = min(minimum, LEADING_GAP_S)
     out: list[Stretch] = []
     for stretch in speech:
         at = stretch.start
@@ -236,13 +255,21 @@ def uncovered(
         for lo, hi in reach:
             if hi <= at or lo >= stretch.end:
                 continue
-            reached = True
-            if lo - at >= minimum:
+            # the start of a stretch is where an utterance starts: words only later leave it out
+            if lo - at >= (minimum if reached else leading):
                 out.append(Stretch(round(at, 3), round(lo, 3)))
+            reached = True
             at = max(at, hi)
         if stretch.end - at >= (minimum if reached else whole):
             out.append(Stretch(round(at, 3), round(stretch.end, 3)))
     return out
+
+
+def _whole(segment: Segment, speech: Sequence[Stretch]) -> Stretch:
+    """The time of a segment widened to the whole speech stretches it touches."""
+    lo, hi = segment.start - 0.05, segment.end + 0.05
+    touched = [s for s in speech if s.end > lo and s.start < hi]
+    return Stretch(min([lo, *(s.start for s in touched)]), max([hi, *(s.end for s in touched)]))
 
 
 def _merge(stretches: Iterable[Stretch]) -> list[Stretch]:
@@ -421,7 +448,9 @@ class Transcriber:
         retried: list[Stretch] = []
         # a window that repeats itself (a loop longer than collapse_loops looks for): its
         # speech is decoded again with a beam; the first pass stands if that loops as well
-        for span in _merge(Stretch(x.start - 0.05, x.end + 0.05) for x in held):
+        # whole speech stretches: a held window's words may start after its stretch does (its
+        # first words mistimed or skipped), and a retry of only the rest loses that start
+        for span in _merge(_whole(x, speech) for x in held):
             retried.append(span)
             first = [x for x in held if span.start <= x.start and x.end <= span.end]
             part = [
@@ -523,7 +552,9 @@ class Transcriber:
         for segment in raw:
             words = []
             for w in segment.words or ():
-                if not w.word.strip():
+                if not _KEY.sub("", w.word):
+                    # punctuation alone (" ,") is no word: Whisper's alignment stretches it over
+                    # speech it skipped, and coverage would count that speech as transcribed
                     continue
                 start, end = float(w.start), float(w.end)
                 if mapping is not None:
@@ -544,7 +575,7 @@ class Transcriber:
                 if mapping is not None:
                     start, end = mapping.chunk_times(start, end)
                 start, end = round(start + shift, 3), round(end + shift, 3)
-            if not text:
+            if not _KEY.sub("", text):
                 continue
             ratio = float(getattr(segment, "compression_ratio", 0.0) or 0.0)
             yield Segment(text, start, end, tuple(words), retried, ratio)

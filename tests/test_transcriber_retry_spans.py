@@ -1,0 +1,80 @@
+"""Coverage through transcribe_chunk with a scripted decoder (no model): what Whisper's first
+pass leaves out of an utterance is decoded again from the start of its speech stretch, and
+punctuation alone does not count as words."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from models.audio import SAMPLE_RATE
+from models.transcriber import Stretch, Transcriber
+
+
+def _raw(words: list[tuple[str, float, float]], ratio: float = 1.0) -> SimpleNamespace:
+    """A faster-whisper segment with these (text, start, end) words."""
+    return SimpleNamespace(
+        text="".join(w for w, _, _ in words),
+        start=words[0][1] if words else 0.0,
+        end=words[-1][2] if words else 0.0,
+        compression_ratio=ratio,
+        words=[SimpleNamespace(word=w, start=a, end=b, probability=0.9) for w, a, b in words],
+    )
+
+
+def _scripted(speech: list[Stretch], first: list, retry: list) -> tuple[Transcriber, list]:
+    """A Transcriber whose VAD hears speech and whose decoder returns first, then retry for
+    every later decoding; the lengths of the audio it was given go into the list returned."""
+    transcriber = Transcriber.__new__(Transcriber)
+    transcriber.vad, transcriber.retry, transcriber.beam_size = True, True, 1
+    transcriber.multilingual, transcriber.language = False, "en"
+    transcriber.speech = lambda audio: list(speech)
+    given: list[float] = []
+
+    def decode(audio, beam_size, hint, languages=None):
+        given.append(round(audio.shape[0] / SAMPLE_RATE, 2))
+        return iter(first if len(given) == 1 else retry), SimpleNamespace(language="en")
+
+    transcriber._decode = decode
+    return transcriber, given
+
+
+def test_a_window_decoded_again_is_decoded_from_the_start_of_its_speech_stretch():
+    # two utterances, 1-4 s and 6-9 s; joined: 0-3 s and 3-6 s. The first pass loops in its
+    # window of the second one (held back for a retry) and its words start 1.3 s late: the
+    # first words of that utterance were skipped (2-hour benchmark session, at 1:14:28)
+    speech = [Stretch(1.0, 4.0), Stretch(6.0, 9.0)]
+    first = [
+        _raw([(" push", 0.0, 0.4), (" mid.", 0.4, 2.8)]),
+        _raw([(" nice", 4.3, 4.8), (" work", 4.8, 5.8)], ratio=3.0),
+    ]
+    retry = [_raw([(" good", 0.0, 0.5), (" game", 0.5, 1.0), (" everyone.", 1.0, 2.8)])]
+    transcriber, given = _scripted(speech, first, retry)
+    reports: list = []
+    segments = list(
+        transcriber.transcribe_chunk(
+            np.zeros(10 * SAMPLE_RATE, np.float32), 100.0, on_report=reports.append
+        )
+    )
+    assert given[:2] == [6.0, 3.0]  # the whole 6-9 s stretch, not 7.3-8.8 s
+    retried = [s for s in segments if s.retried]
+    assert [w.text for w in retried[0].words] == [" good", " game", " everyone."]
+    assert retried[0].start == 106.0
+    assert reports[0].retried == (Stretch(106.0, 109.0),)
+    assert reports[0].untranscribed == ()
+
+
+def test_punctuation_alone_is_no_word_and_its_speech_is_retried_then_reported():
+    # Whisper wrote " ," over a whole utterance (2-hour benchmark session, at 1:01:57)
+    speech = [Stretch(1.0, 3.4)]
+    transcriber, given = _scripted(speech, [_raw([(" ,", 0.05, 2.3)])], [])
+    reports: list = []
+    segments = list(
+        transcriber.transcribe_chunk(
+            np.zeros(5 * SAMPLE_RATE, np.float32), on_report=reports.append
+        )
+    )
+    assert segments == []
+    assert given == [2.4, 2.4]  # decoded again on its own
+    assert reports[0].untranscribed == (Stretch(1.0, 3.4),)
