@@ -480,8 +480,12 @@ class Transcriber:
             for gap in uncovered(speech, heard):
                 retried.append(gap)
                 clip = audio[int(gap.start * SAMPLE_RATE) : int(gap.end * SAMPLE_RATE)]
+                # a second or so of speech is too little to name a language by (the 2-hour
+                # bench_scan session read as "en, pl (mixed)" once the start of utterances was
+                # retried); the first pass named the languages of all this speech already
+                named = windows if gap.duration >= UNTRANSCRIBED_S else None
                 again, _ = self._decode(
-                    clip, max(RETRY_BEAM, self.beam_size), hint=False, languages=windows
+                    clip, max(RETRY_BEAM, self.beam_size), hint=False, languages=named
                 )
                 looped: list[Loop] = []
                 more = list(self._segments(again, None, gap.start, looped, retried=True))

@@ -78,3 +78,27 @@ def test_punctuation_alone_is_no_word_and_its_speech_is_retried_then_reported():
     assert segments == []
     assert given == [2.4, 2.4]  # decoded again on its own
     assert reports[0].untranscribed == (Stretch(1.0, 3.4),)
+
+
+def test_a_short_retry_does_not_name_a_language():
+    # a retried utterance start of 0.9 s: too little speech to name its language by
+    transcriber = Transcriber.__new__(Transcriber)
+    transcriber.vad, transcriber.retry, transcriber.beam_size = True, True, 1
+    transcriber.multilingual, transcriber.language = True, "en"
+    transcriber.speech = lambda audio: [Stretch(1.0, 3.6)]
+    named: list = []
+
+    def decode(audio, beam_size, hint, languages=None):
+        named.append(languages is not None)
+        words = [(" well", 1.5, 1.8), (" played.", 1.8, 2.3)] if len(named) == 1 else []
+        return iter([_raw(words)] if words else []), SimpleNamespace(language="en")
+
+    transcriber._decode = decode
+    reports: list = []
+    list(
+        transcriber.transcribe_chunk(
+            np.zeros(5 * SAMPLE_RATE, np.float32), on_report=reports.append
+        )
+    )
+    assert named == [True, False]  # the first pass names languages, the 0.9 s retry does not
+    assert reports[0].retried == (Stretch(1.0, 1.9),)
