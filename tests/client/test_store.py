@@ -17,6 +17,7 @@ import pytest
 from client.store import SCHEMA_VERSION, Store, StoreError
 from models.classifier import Verdict
 from models.excerpts import Excerpt
+from tests.client.old_database import old_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,15 +154,11 @@ def test_a_newer_or_corrupt_database_is_refused_with_a_message(tmp_path):
 
 
 def test_an_old_database_is_migrated(tmp_path):
-    from client import store as store_module
-
-    path = tmp_path / "v1.sqlite3"
-    db = sqlite3.connect(path)
-    db.executescript(store_module.MIGRATIONS[0])
-    db.execute("INSERT INTO sessions (kind, title, created) VALUES ('text', 'old', 1.0)")
-    db.execute("PRAGMA user_version = 1")
-    db.commit()
-    db.close()
+    path = old_database(
+        tmp_path / "v1.sqlite3",
+        1,
+        "INSERT INTO sessions (kind, title, created) VALUES ('text', 'old', 1.0)",
+    )
     store = Store(path)
     assert store.schema_version == SCHEMA_VERSION
     assert store.sessions()[0].title == "old" and store.sessions()[0].source_text is None

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 
 from PySide6.QtCore import Qt
 
-from client import store as store_module
 from client.store import SCHEMA_VERSION, Store
 from models.classifier import Verdict
 from models.excerpts import Excerpt
+from tests.client.old_database import old_database
 from tests.client.test_app_decisions import select
 from tests.client.test_app_text import check
 
@@ -103,21 +102,15 @@ def test_a_not_checked_excerpt_says_its_language_in_the_panel_and_reports(qtbot,
 
 
 def test_a_version_4_database_migrates_and_keeps_its_excerpts(tmp_path):
-    path = tmp_path / "v4.sqlite3"
-    db = sqlite3.connect(path)
-    db.executescript("".join(store_module.MIGRATIONS[:4]))  # as version 4 left it
-    db.execute("INSERT INTO sessions (kind, title, created) VALUES ('text', 'old', 1.0)")
-    db.execute(
+    path = old_database(
+        tmp_path / "v4.sqlite3",
+        4,
+        "INSERT INTO sessions (kind, title, created) VALUES ('text', 'old', 1.0)",
         "INSERT INTO excerpts (session_id, position, text, label, toxic, score, scores) "
-        "VALUES (1, 0, 'you camper', 'insult', 1, 0.9, '{\"insult\": 0.9}')"
-    )
-    db.execute(
+        "VALUES (1, 0, 'you camper', 'insult', 1, 0.9, '{\"insult\": 0.9}')",
         "INSERT INTO decisions (excerpt_id, action, label, created) "
-        "VALUES (1, 'confirm', 'insult', 2.0)"
+        "VALUES (1, 'confirm', 'insult', 2.0)",
     )
-    db.execute("PRAGMA user_version = 4")
-    db.commit()
-    db.close()
 
     store = Store(path)
     assert store.schema_version == SCHEMA_VERSION >= 5

@@ -4,31 +4,23 @@ language heard is shown per session, and a session can be scanned again in a cho
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pytest
 
-from client import store as store_module
 from client.store import SCHEMA_VERSION, Store
 from models.classifier import Verdict
 from models.excerpts import Excerpt
+from tests.client.old_database import old_database
 from tests.voice_fixtures import CLEAN, RUDE, layout, needs_espeak, speech, write_wav
 
 
 def test_a_version_3_database_migrates_and_keeps_untranscribed_speech_and_language(tmp_path):
-    path = tmp_path / "v3.sqlite3"
-    db = sqlite3.connect(path)
-    for script in store_module.MIGRATIONS[:3]:
-        for statement in store_module._statements(script):
-            db.execute(statement)
-    db.execute("INSERT INTO sessions (kind, title, created) VALUES ('files', 'old', 1.0)")
-    db.execute(
-        "INSERT INTO tracks (session_id, path, status, added) VALUES (1, 'anna.wav', 'done', 1)"
+    path = old_database(
+        tmp_path / "v3.sqlite3",
+        3,
+        "INSERT INTO sessions (kind, title, created) VALUES ('files', 'old', 1.0)",
+        "INSERT INTO tracks (session_id, path, status, added) VALUES (1, 'anna.wav', 'done', 1)",
     )
-    db.execute("PRAGMA user_version = 3")
-    db.commit()
-    db.close()
 
     store = Store(path)
     assert store.schema_version == SCHEMA_VERSION >= 4
