@@ -606,12 +606,7 @@ class Store:
         with self._transaction() as db:
             if _not_owned_elsewhere(db, track_id) is None:
                 raise StoreError(f"track {track_id} is not in the database")
-            db.execute(
-                "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL, "
-                "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
-                "WHERE id = ?",
-                (track_id,),
-            )
+            _requeue(db, track_id)
 
     def restart_track(self, track_id: int) -> None:
         """Queue a track again from the start, dropping any excerpts a cut-off scan left.
@@ -631,12 +626,7 @@ class Store:
                     "This recording has decisions on its excerpts; it cannot be scanned again."
                 )
             db.execute("DELETE FROM excerpts WHERE track_id = ?", (track_id,))
-            db.execute(
-                "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL, "
-                "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
-                "WHERE id = ?",
-                (track_id,),
-            )
+            _requeue(db, track_id)
 
     # --- excerpts ---------------------------------------------------------------------------
 
@@ -1040,6 +1030,16 @@ class _Transaction:
             self._lock.release()
         if kind is not None and issubclass(kind, sqlite3.Error) and self._outer:
             raise StoreError(_write_failed(value)) from value
+
+
+def _requeue(db: sqlite3.Connection, track_id: int) -> None:
+    """The track back in the queue, unclaimed, as if never scanned."""
+    db.execute(
+        "UPDATE tracks SET status = 'queued', progress = 0, error = NULL, finished = NULL, "
+        "owner_pid = NULL, owner_host = NULL, owner_token = NULL, heartbeat = NULL "
+        "WHERE id = ?",
+        (track_id,),
+    )
 
 
 def _not_owned_elsewhere(db: sqlite3.Connection, track_id: int) -> Sequence | None:
