@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -122,6 +122,16 @@ class DecisionPanel(QGroupBox):
         layout.addWidget(self.history)
         self.show_excerpt(None, [])
 
+    def _fit_verdict(self) -> None:
+        """Ask for the height the wrapped verdict needs at the panel's width, so the splitter
+        above gives it room instead of cutting its first line off."""
+        width = self.verdict.width() if self.verdict.isVisible() else self.width()
+        self.verdict.setMinimumHeight(self.verdict.heightForWidth(max(width, 100)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_verdict()
+
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self._fill_labels()
@@ -175,6 +185,7 @@ class DecisionPanel(QGroupBox):
             verdict += f" · {describe_state(excerpt, decision)}"
         where = [part for part in (format_time(excerpt.time), excerpt.speaker, method) if part]
         self.verdict.setText(" · ".join([verdict, *where]))
+        self._fit_verdict()
         self.summary.setText(excerpt.text)
         self.summary.setToolTip(plain_html(excerpt.text))
         # offer a category other than the model's: relabelling to the same one is no change

@@ -243,6 +243,11 @@ class ReviewPane(QWidget):
         note = self._notes.get(excerpt.id, decision.note if decision is not None else "")
         self.panel.set_categories(self.store.labels)  # the studio's may have changed
         self.panel.show_excerpt(excerpt, self.store.history(excerpt.id), note, decision)
+        # a wrapped verdict (a word list's entry) may need more than the panel's height
+        table, panel = self.splitter.sizes()
+        need = self.panel.minimumSizeHint().height()
+        if 0 < panel < need:
+            self.splitter.setSizes([max(table - (need - panel), 0), need])
 
     def _say(self, text: str) -> None:
         status_bar = getattr(self.window(), "statusBar", None)

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from client.store import SCHEMA_VERSION, Store
 from models.classifier import Verdict
 from models.excerpts import Excerpt
+from tests.client.conftest import screenshot
 from tests.client.old_database import old_database
 from tests.client.test_app_decisions import select
 from tests.client.test_app_text import check
@@ -48,6 +49,7 @@ def test_a_block_entry_decides_a_text_check_and_the_panel_and_reports_say_so(
     shown = review.panel.verdict.text()
     assert shown.startswith("word list: insult") and shown.endswith(LISTED), shown
     assert "model:" not in shown  # a block entry's score is no model's probability
+    screenshot(window, "text_word_list")
     model = review.table.model
     tip = model.data(model.index(model.excerpts().index(listed), 0), Qt.ItemDataRole.ToolTipRole)
     assert LISTED.replace("'", "&#x27;") in tip and "<b>" not in tip  # plain text, escaped
