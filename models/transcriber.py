@@ -28,6 +28,7 @@ What a moderator must be able to trust, and how it is kept:
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -176,6 +177,25 @@ _KEY = re.compile(r"[\W_]+", re.UNICODE)
 
 def _key(word: Word) -> str:
     return _KEY.sub("", word.text.lower())
+
+
+# Whisper sometimes writes the vocabulary hint back over speech it did not hear: "tryhard,
+# respawn, nerf, carry," over 8 s of a 2-hour bench_scan session. A segment of this many words or
+# more, every one a hint word and in the hint's order, is such an echo
+HINT_ECHO_WORDS = 3
+
+
+def hint_echo(words: Sequence[Word], hint: str) -> bool:
+    """Whether words are the hint written back: HINT_ECHO_WORDS or more, all hint words, each
+    later in the hint than the one before (a player's "report that noob" is not)."""
+    order: dict[str, int] = {}
+    for i, key in enumerate(_KEY.sub(" ", hint.lower()).split()):
+        order.setdefault(key, i)
+    keys = [_key(w) for w in words]
+    if len(keys) < HINT_ECHO_WORDS or any(k not in order for k in keys):
+        return False
+    places = [order[k] for k in keys]
+    return all(a < b for a, b in itertools.pairwise(places))
 
 
 def collapse_loops(words: Sequence[Word]) -> tuple[tuple[Word, ...], tuple[Loop, ...]]:
@@ -439,7 +459,13 @@ class Transcriber:
         heard: list[Word] = []
         held: list[Segment] = []  # from windows whose text repeats itself
         # streamed as decoded, so a caller can show progress and stop early
+        hint = getattr(self, "hotwords", "")
+        echoes: list[Segment] = []  # the hint written back: decoded again without it
         for segment in self._segments(raw, speech if use_vad else None, 0.0, loops):
+            if self.retry and hint_echo(segment.words, hint):
+                echoes.append(segment)
+                held.append(segment)
+                continue
             if use_vad and self.retry and segment.compression_ratio > COMPRESSION_LIMIT:
                 held.append(segment)
                 continue
@@ -469,10 +495,13 @@ class Transcriber:
                 )
                 more = list(self._segments(again, part, 0.0, looped, retried=True))
             worst = max((x.compression_ratio for x in first), default=0.0)
+            # an echo of the hint never stands: without words from the retry, its speech is
+            # left uncovered (retried once more, then reported as untranscribed)
+            kept = [x for x in first if x not in echoes]
             if looped or not any(x.words for x in more):
-                more = first
-            elif max(x.compression_ratio for x in more) >= worst:
-                more = first  # no better: the first pass stands
+                more = kept
+            elif max(x.compression_ratio for x in more) >= worst and kept:
+                more = kept  # no better: the first pass stands
             for segment in more:
                 heard.extend(segment.words)
                 yield _shifted(segment, offset)

@@ -4,12 +4,13 @@ punctuation alone does not count as words."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import numpy as np
 
 from models.audio import SAMPLE_RATE
-from models.transcriber import Stretch, Transcriber
+from models.transcriber import Stretch, Transcriber, Word, hint_echo, hotwords
 
 
 def _raw(words: list[tuple[str, float, float]], ratio: float = 1.0) -> SimpleNamespace:
@@ -102,3 +103,63 @@ def test_a_short_retry_does_not_name_a_language():
     )
     assert named == [True, False]  # the first pass names languages, the 0.9 s retry does not
     assert reports[0].retried == (Stretch(1.0, 1.9),)
+
+
+def _words(*texts: str) -> list:
+    return [Word(t, i, i + 0.5, 0.9) for i, t in enumerate(texts)]
+
+
+def test_only_hint_words_in_the_hints_order_are_an_echo_of_it():
+    hint = hotwords()
+    assert hint_echo(_words(" tryhard,", " respawn,", " nerf,", " carry,"), hint)
+    assert not hint_echo(_words(" report", " that", " noob"), hint)  # not all hint words
+    assert not hint_echo(_words(" trash", " noob", " gg"), hint)  # hint words, another order
+    assert not hint_echo(_words(" gg", " ez"), hint)  # too short to tell
+    assert not hint_echo(_words(" tryhard,", " respawn,", " nerf,"), "")  # no hint given
+
+
+def test_an_echo_of_the_hint_is_replaced_by_what_a_retry_without_it_hears():
+    # bench_scan's 2-hour session, at 1:32:43: "tryhard, respawn, nerf, carry," over 8 s
+    speech = [Stretch(1.0, 4.0)]
+    echo = _raw([(" tryhard,", 0.1, 1.0), (" respawn,", 1.2, 2.0), (" nerf,", 2.1, 2.5)])
+    retry = [_raw([(" push", 0.2, 0.6), (" mid", 0.6, 1.0), (" now.", 1.0, 1.4)])]
+    transcriber, _ = _scripted(speech, [echo], retry)
+    transcriber.hotwords = hotwords()
+    reports: list = []
+    segments = list(
+        transcriber.transcribe_chunk(
+            np.zeros(5 * SAMPLE_RATE, np.float32), on_report=reports.append
+        )
+    )
+    assert [s.text for s in segments] == ["push mid now."]
+    assert segments[0].retried and segments[0].start == 1.2
+    assert reports[0].untranscribed == ()
+
+
+def test_an_echo_with_nothing_heard_again_is_reported_as_untranscribed_speech():
+    speech = [Stretch(1.0, 4.0)]
+    echo = _raw([(" tryhard,", 0.1, 1.0), (" respawn,", 1.2, 2.0), (" nerf,", 2.1, 2.5)])
+    transcriber, given = _scripted(speech, [echo], [])
+    transcriber.hotwords = hotwords()
+    reports: list = []
+    segments = list(
+        transcriber.transcribe_chunk(
+            np.zeros(5 * SAMPLE_RATE, np.float32), on_report=reports.append
+        )
+    )
+    assert segments == []  # the echo is not a transcript
+    assert reports[0].untranscribed == (Stretch(1.0, 4.0),)
+    assert len(given) == 3  # first pass, the echo's stretch, then the uncovered stretch
+
+
+def test_a_live_utterance_that_echoes_the_hint_is_decoded_again_without_it():
+    transcriber, given = _scripted(
+        [],
+        [_raw([(" afk", 0.0, 0.3), (" ez", 0.3, 0.6), (" trash", 0.6, 0.9)])],
+        [_raw([(" thanks", 0.1, 0.5), (" all.", 0.5, 0.9)])],
+    )
+    transcriber.hotwords = hotwords()
+    transcriber._guard = threading.local()
+    segments = list(transcriber.transcribe(np.zeros(2 * SAMPLE_RATE, np.float32), vad=False))
+    assert [s.text for s in segments] == ["thanks all."]
+    assert given == [2.0, 2.0]
