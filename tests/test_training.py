@@ -342,3 +342,38 @@ def test_the_functional_suite_is_the_projects_own_and_scored_per_functionality()
     blind = score_suite(cases, [False] * len(cases), [0.0] * len(cases))
     assert blind.harmless_identity_passed == 1.0 and blind.hateful_flagged == 0.0
     assert blind.to_json()["per_functionality"]["hate_direct"]["rate"] == 0.0
+
+
+def test_a_checkpoint_is_resumed_only_by_the_run_that_wrote_it(tmp_path: Path) -> None:
+    from training.config import TrainConfig
+    from training.train import _resumable
+
+    folder = tmp_path / "checkpoints"
+    config = TrainConfig()
+    assert not _resumable(folder, ["gg", "noob"], [0, 2], config)  # nothing written yet
+    (folder / "checkpoint-500").mkdir()
+    assert _resumable(folder, ["gg", "noob"], [0, 2], config)  # the same run, stopped
+    # another run in the same folder (other labels, other settings) starts afresh
+    assert not _resumable(folder, ["gg", "noob"], [0, 1], config)
+    assert not (folder / "checkpoint-500").exists()
+    (folder / "checkpoint-500").mkdir()
+    assert not _resumable(folder, ["gg", "noob"], [0, 1], TrainConfig(epochs=3))
+    assert not (folder / "checkpoint-500").exists()
+
+
+def test_generated_rows_about_the_validation_groups_are_never_trained_on() -> None:
+    from training.augment import GROUPS, VALIDATION_GROUPS, augmented_examples
+
+    rows = list(augmented_examples())
+    held = [g for g in GROUPS if g.plural in VALIDATION_GROUPS]
+    assert len(held) == len(VALIDATION_GROUPS) >= 2
+    validation = [(t, label) for t, label, split in rows if split == "validation"]
+    train = [t for t, _, split in rows if split == "train"]
+    # harmless and hateful mentions of the held-out groups, to pick thresholds on
+    assert {label for _, label in validation} == {"non_toxic", "identity_hate"}
+    for group in held:
+        assert any(group.plural in t for t, _ in validation)
+        assert not any(f" {group.plural} " in f" {t} " for t in train)
+    source = Source("augment", "augment", Path("."), {})
+    splits = {e.split for e in load_source(source, CATEGORIES)}
+    assert splits == {"train", "validation"}

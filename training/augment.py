@@ -275,6 +275,31 @@ def obfuscated_copies(
     return [(obfuscate(t, rng), label) for t, label in rng.choices(toxic, k=count)]
 
 
+# Identity and claim rows about these groups are validation rows, never trained on: thresholds
+# picked on validation then see harmless and hateful mentions of groups the model did not learn
+# them for, as a studio's chat will have.
+VALIDATION_GROUPS: tuple[str, ...] = ("jews", "deaf people", "mexicans")
+
+
+def augmented_examples() -> Iterator[tuple[str, str, str]]:
+    """(text, label, split) of the generated rows: rows about VALIDATION_GROUPS are
+    ``validation``, the rest ``train``."""
+    held = [g for g in GROUPS if g.plural in VALIDATION_GROUPS]
+
+    def split_of(text: str) -> str:
+        return "validation" if any(_mentions(text, g) for g in held) else "train"
+
+    for text, label, _ in (*identity_rows(), *claim_rows()):
+        yield text, label, split_of(text)
+    for text, label, _ in chat_rows():
+        yield text, label, "train"
+
+
+def _mentions(text: str, group: Group) -> bool:
+    words = f" {text} "
+    return any(f" {name} " in words for name in (group.plural, group.person, group.noun))
+
+
 def augmented_rows(kinds: Sequence[str] = ("identity", "claims", "chat")) -> list[tuple[str, str]]:
     """The generated rows as (text, label), for the `augment` source format."""
     out: list[tuple[str, str]] = []

@@ -256,11 +256,11 @@ def read_russian(source: Source) -> Iterator[tuple[str, str, str | None]]:
 
 
 def read_augment(source: Source) -> Iterator[tuple[str, str, str | None]]:
-    """The project's own generated rows (training.augment); the path is not read."""
-    from training.augment import augmented_rows
+    """The project's own generated rows (training.augment); the path is not read. Rows about
+    training.augment.VALIDATION_GROUPS are validation rows unless the source forces a split."""
+    from training.augment import augmented_examples
 
-    for text, label in augmented_rows():
-        yield text, label, "train"
+    yield from augmented_examples()
 
 
 def read_labeled_file(source: Source) -> Iterator[tuple[str, str, str | None]]:

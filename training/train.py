@@ -6,9 +6,11 @@ model(s), thresholds picked on validation, test metrics and the test split (for 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -72,6 +74,21 @@ def class_weights(labels: list[int], n: int, power: float) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def _resumable(folder: Path, texts: list[str], labels: list[int], config: TrainConfig) -> bool:
+    """Whether folder holds a checkpoint of this very run (same rows, labels and settings) to
+    resume from; a checkpoint of any other run is removed, never resumed."""
+    digest = hashlib.sha256(
+        json.dumps([texts, labels, asdict(config)], default=str).encode("utf-8")
+    ).hexdigest()
+    stamp = folder / "run.sha256"
+    same = stamp.is_file() and stamp.read_text().strip() == digest
+    if not same:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest + "\n")
+    return same and any(folder.glob("checkpoint-*"))
+
+
 def fine_tune(
     texts: list[str],
     labels: list[int],
@@ -103,7 +120,10 @@ def fine_tune(
         warmup_steps=config.warmup_ratio,
         lr_scheduler_type="linear",
         logging_steps=50,
-        save_strategy="no",
+        # a checkpoint every 500 steps (the latest kept): a run stopped part way resumes from it
+        save_strategy="steps",
+        save_steps=500,
+        save_total_limit=1,
         eval_strategy="no",
         report_to=[],
         seed=config.seed,
@@ -120,7 +140,11 @@ def fine_tune(
         data_collator=DataCollatorWithPadding(tokenizer),
         class_weights=class_weights(labels, len(names), config.class_weight_power),
     )
-    trainer.train()
+    resume = _resumable(output_dir / "checkpoints", texts, labels, config)
+    if resume:
+        log.info("resuming from the latest checkpoint in %s", output_dir / "checkpoints")
+    trainer.train(resume_from_checkpoint=resume or None)
+    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # done: nothing to resume
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
