@@ -68,6 +68,21 @@ def shown_probability(excerpt: StoredExcerpt, decision: Decision | None) -> floa
     return label_probability(excerpt, effective_label(excerpt, decision))
 
 
+def list_decided(excerpt: StoredExcerpt, decision: Decision | None) -> bool:
+    """Whether a studio word list decided the label on screen: it has no model probability."""
+    return (
+        excerpt.method == METHOD_WORD_LIST and effective_label(excerpt, decision) == excerpt.label
+    )
+
+
+def shown_confidence(excerpt: StoredExcerpt, decision: Decision | None) -> str:
+    """The Confidence column's text: the model's probability of the label on screen, or
+    "word list" where a list decided that label (its score is no model's probability)."""
+    if list_decided(excerpt, decision):
+        return "word list"
+    return format_percent(shown_probability(excerpt, decision))
+
+
 def review_state(excerpt: StoredExcerpt, decision: Decision | None) -> ReviewState:
     """Where the excerpt stands: the store's "missed" action, or a relabel of an excerpt the
     model passed (decisions made before that action existed), is MISSED; a clean line kept

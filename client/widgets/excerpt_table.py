@@ -47,9 +47,11 @@ from client.labels import (  # format_time, effective_label, is_flagged: re-expo
     format_time,
     is_flagged,
     label_name,
+    list_decided,
     model_flagged,
     plain_html,
     review_state,
+    shown_confidence,
     shown_probability,
 )
 from client.store import Decision, StoredExcerpt
@@ -154,7 +156,8 @@ class ExcerptModel(QAbstractTableModel):
         if column == CATEGORY:
             return lambda e: label_name(effective_label(e, decision(e.id))).casefold()
         if column == CONFIDENCE:
-            return lambda e: shown_probability(e, decision(e.id))
+            # a list's verdicts above every model probability: they were decided, not scored
+            return lambda e: (list_decided(e, decision(e.id)), shown_probability(e, decision(e.id)))
         if column == DECISION:
             return lambda e: describe_state(e, decision(e.id)).casefold()
         if column == TEXT:
@@ -208,7 +211,10 @@ class ExcerptModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section]
             if role == Qt.ItemDataRole.ToolTipRole and section == CONFIDENCE:
-                return "The model's probability of the category shown"
+                return (
+                    'The model\'s probability of the category shown, or "word list" where the '
+                    "studio's word list decided it"
+                )
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -229,7 +235,7 @@ class ExcerptModel(QAbstractTableModel):
             if column == CATEGORY:
                 return label_name(label)
             if column == CONFIDENCE:
-                return format_percent(shown_probability(excerpt, decision))
+                return shown_confidence(excerpt, decision)
             if column == DECISION:
                 return describe_state(excerpt, decision)
             return excerpt.text
@@ -332,8 +338,10 @@ class ExcerptFilter(QSortFilterProxyModel):
                 return False
             if self.category != FLAGGED and effective_label(excerpt, decision) != self.category:
                 return False
-        return self.min_confidence <= 0 or (
-            shown_probability(excerpt, decision) >= self.min_confidence - 1e-9
+        return (
+            self.min_confidence <= 0
+            or list_decided(excerpt, decision)
+            or shown_probability(excerpt, decision) >= self.min_confidence - 1e-9
         )
 
 

@@ -32,6 +32,7 @@ from client.labels import (
     is_flagged,
     label_name,
     label_probability,
+    list_decided,
     plain_html,
 )
 from client.store import Decision, StoredExcerpt
@@ -51,6 +52,7 @@ class FlaggedLine:
     excerpt: StoredExcerpt
     label: str
     confidence: float
+    listed: bool = False  # a studio word list decided the label: confidence is no probability
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,22 @@ def summarize_players(
         decision = decisions.get(excerpt.id)
         if is_flagged(excerpt, decision):
             label = effective_label(excerpt, decision)
-            flagged[player].append(FlaggedLine(excerpt, label, label_probability(excerpt, label)))
+            flagged[player].append(
+                FlaggedLine(
+                    excerpt,
+                    label,
+                    label_probability(excerpt, label),
+                    list_decided(excerpt, decision),
+                )
+            )
     out = []
     for player, hits in flagged.items():
         categories: dict[str, int] = {}
         for hit in hits:
             categories[hit.label] = categories.get(hit.label, 0) + 1
-        ranked = sorted(hits, key=lambda h: (-h.confidence, h.excerpt.time or 0.0, h.excerpt.id))
+        ranked = sorted(
+            hits, key=lambda h: (not h.listed, -h.confidence, h.excerpt.time or 0.0, h.excerpt.id)
+        )
         out.append(PlayerStats(player, lines[player], len(hits), categories, tuple(ranked[:worst])))
     out.sort(key=lambda s: (-s.flagged, s.player.casefold()))
     return out
@@ -222,7 +233,8 @@ class PlayerSummary(QWidget):
         text = " ".join(hit.excerpt.text.split())
         if len(text) > 90:
             text = text[:89] + "…"
-        return f"{when + '  ' if when else ''}{name} {hit.confidence:.0%}: {text}"
+        how = "word list" if hit.listed else f"{hit.confidence:.0%}"
+        return f"{when + '  ' if when else ''}{name} {how}: {text}"
 
     def _colour(self, label: str) -> str:
         try:

@@ -34,10 +34,9 @@ from PySide6.QtWidgets import (
 
 from client.labels import (
     effective_label,
-    format_percent,
     is_flagged,
     label_name,
-    shown_probability,
+    shown_confidence,
 )
 from client.services import StoreService
 from client.store import Store, StoredExcerpt
@@ -403,7 +402,7 @@ class TextView(QWidget):
             if not is_flagged(excerpt, decision):
                 continue
             label = effective_label(excerpt, decision)
-            tag = f"{label_name(label)} {format_percent(shown_probability(excerpt, decision))}"
+            tag = f"{label_name(label)} {shown_confidence(excerpt, decision)}"
             colour = self._colour(label)
             spans.append((excerpt.start, excerpt.end, excerpt.id, tag, colour))
         self._shown_text = self.editor.toPlainText()

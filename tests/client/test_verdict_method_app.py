@@ -11,6 +11,7 @@ import json
 from PySide6.QtCore import Qt
 
 from client.store import SCHEMA_VERSION, Store
+from client.widgets.excerpt_table import CONFIDENCE
 from models.classifier import Verdict
 from models.excerpts import Excerpt
 from tests.client.conftest import screenshot
@@ -36,7 +37,8 @@ def test_a_block_entry_decides_a_text_check_and_the_panel_and_reports_say_so(
     qtbot.waitUntil(
         lambda: isinstance(window.classifier_service.classifier, ListedClassifier), timeout=60_000
     )
-    review = check(qtbot, window, "what a CAMPER, <b>honestly</b>\ngg wp").review
+    view = check(qtbot, window, "what a CAMPER, <b>honestly</b>\ngg wp")
+    review = view.review
     listed = select(qtbot, review.table, "what a CAMPER, <b>honestly</b>")
     assert (listed.label, listed.toxic, listed.method, listed.entry) == (
         "insult",
@@ -53,6 +55,15 @@ def test_a_block_entry_decides_a_text_check_and_the_panel_and_reports_say_so(
     model = review.table.model
     tip = model.data(model.index(model.excerpts().index(listed), 0), Qt.ItemDataRole.ToolTipRole)
     assert LISTED.replace("'", "&#x27;") in tip and "<b>" not in tip  # plain text, escaped
+    # the table's Confidence and the highlight's tag say the list decided, not a probability
+    row = model.excerpts().index(listed)
+    assert model.data(model.index(row, CONFIDENCE)) == "word list"
+    assert view.editor.tags() == ["insult word list"]
+    (player,) = view.player_summary.stats
+    assert view.player_summary._line_text(player.worst[0]).startswith("insult word list: what")
+    review.table.min_confidence.setValue(99)  # decided, not scored: no minimum hides it
+    assert listed.id in [e.id for e in review.table.shown_excerpts()]
+    review.table.min_confidence.setValue(0)
     clean = select(qtbot, review.table, "gg wp")
     assert clean.method == "model" and "word list" not in review.panel.verdict.text()
 
