@@ -3,7 +3,8 @@
 Speech from espeak-ng is fed to a LiveSession in 100 ms blocks at real-time pace, as a sound
 card would deliver it, so pause detection, transcription and classification all count. Prints
 the median and 95th percentile per Whisper model, how many utterances were transcribed during
-their pause (speculation), and the load average (other work on the machine slows Whisper).
+their pause (speculation), the word error rate of all the transcripts against the lines spoken,
+and the load average (other work on the machine slows Whisper).
 
     python benchmarks/bench_live.py [--utterances 12] [--whisper tiny.en base] [--json out.json]
         [--speculate 0.2 (0: wait for the full pause)] [--threads N]
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_scan import classifier_dir  # noqa: E402
+from benchmarks.bench_speech import wer  # noqa: E402
 from benchmarks.voice_session import LINES, RATE, VOICES, speak  # noqa: E402
 from models.classifier import Classifier  # noqa: E402
 from models.live import LiveSession  # noqa: E402
@@ -45,6 +47,7 @@ def run_model(
     folder: Path,
     speculate: float | None,
     threads: int | None = None,
+    script: str = "",
 ) -> dict[str, float]:
     transcriber = Transcriber(whisper, language="en", threads=threads)
     name = f"live-{whisper}-{speculate}-{threads}.wav"
@@ -63,6 +66,7 @@ def run_model(
     result = session.stop()
     latencies = result.latencies
     processing = [u.processing for u in result.utterances]
+    heard = " ".join(f.excerpt.text for u in result.utterances for f in u.findings)
     return {
         "utterances": len(latencies),
         "latency_median_s": round(statistics.median(latencies), 3),
@@ -73,6 +77,8 @@ def run_model(
         "speculated": sum(u.speculated for u in result.utterances),
         "threads": threads or 0,
         "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        # words against what was spoken: a faster setting must not cost words
+        "wer": round(wer(script, heard), 4) if script else None,
     }
 
 
@@ -90,22 +96,24 @@ def main() -> int:
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        clips = [
-            speak(LINES[i % len(LINES)][0], VOICES[i % len(VOICES)], folder)
-            for i in range(args.utterances)
-        ]
+        lines = [LINES[i % len(LINES)][0] for i in range(args.utterances)]
+        clips = [speak(line, VOICES[i % len(VOICES)], folder) for i, line in enumerate(lines)]
+        script = " ".join(lines)
         model_dir, model_name = classifier_dir(args.model, folder)
         classifier = Classifier(model_dir)
         for whisper in args.whisper:
             speculate = args.speculate or None
-            out[whisper] = run_model(whisper, classifier, clips, folder, speculate, args.threads)
+            out[whisper] = run_model(
+                whisper, classifier, clips, folder, speculate, args.threads, script
+            )
             numbers = out[whisper]
             print(
                 f"{whisper:<8} {numbers['utterances']} utterances: latency median "
                 f"{numbers['latency_median_s']:.2f} s, p95 {numbers['latency_p95_s']:.2f} s "
                 f"(transcribe + classify median {numbers['processing_median_s']:.2f} s, "
                 f"p95 {numbers['processing_p95_s']:.2f} s); {numbers['speculated']} "
-                f"transcribed during the pause; load {numbers['load_average_before_after']}; "
+                f"transcribed during the pause; WER {numbers['wer']:.3f}; "
+                f"load {numbers['load_average_before_after']}; "
                 f"classifier: {model_name}",
                 flush=True,
             )

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_speech import wer, words  # noqa: E402
 from benchmarks.voice_session import build_session, write_wav  # noqa: E402
 from models.classifier import Classifier  # noqa: E402
 from models.model_folder import DEFAULT_MODEL_DIR  # noqa: E402
@@ -172,7 +173,14 @@ def main() -> int:
     flagged = result.flagged
     track = result.tracks[0]
     lost = silently_lost(result, spoken)
+    script = " ".join(text for _, text, _ in sorted(spoken))
+    heard = " ".join(f.text for f in sorted(result.findings, key=lambda f: (f.start, f.end)))
     coverage = {
+        # words against the script, in time order; more words than spoken is text a retry or a
+        # hallucination added (the same words twice, an echo of the hint)
+        "wer": round(wer(script, heard), 4),
+        "words_spoken": len(words(script)),
+        "words_transcribed": len(words(heard)),
         "speech_s": track.speech_seconds,
         "retried": len(track.retried),
         "untranscribed": [f"{s.start:.1f}-{s.end:.1f}" for s in track.untranscribed],
