@@ -379,6 +379,7 @@ class Transcriber:
         Segment-time tokens stay on even for live utterances: without them tiny.en was not
         faster on 12 espeak utterances and wrote other words ("uncles" for "thanks").
         """
+        detecting = self.multilingual and self.language is None
         segments, info = self._model.transcribe(
             audio,
             language=self.language,
@@ -389,9 +390,17 @@ class Transcriber:
             word_timestamps=True,
             # hotwords, not initial_prompt: on minute-long sessions a prompt listing game words
             # made tiny.en skip most of the speech and misplace word times (measured)
-            hotwords=(self.hotwords or None) if hint else None,
+            # the hint is English game words: given only where the language is known (or the
+            # model English-only), not to windows that may be German (there it made Whisper
+            # write "und tryhard, gg, uninstall" into German speech)
+            hotwords=(self.hotwords or None) if hint and not detecting else None,
             # each window stands alone: a hallucination does not carry into the next one
             condition_on_previous_text=False,
+            # language detected (not set): every 30 s window is decoded in the language heard
+            # in it, so a player who switches to German is transcribed in German (measured on
+            # 54 s of English then German with base: German words, against English-sounding
+            # nonsense and hint words when the first window's English was kept)
+            multilingual=detecting,
         )
         if languages is not None and self.multilingual:
             segments = self._naming_languages(segments, languages)

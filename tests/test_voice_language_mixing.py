@@ -47,10 +47,17 @@ def test_a_switch_to_german_after_the_first_window_shows_the_track_as_mixed(
     path = write_wav(tmp_path / "switch.wav", audio)
     scanner = Scanner(base_transcriber(), Classifier(tiny_model_dir))
     for language in (None, "en"):  # detected, and set for the session (the app's default)
-        (track,) = scanner.scan([path], language=language).tracks
+        result = scanner.scan([path], language=language)
+        (track,) = result.tracks
         assert track.language == "en"
         assert set(track.languages) == {"en", "de"}, track.languages
         assert track.mixed_language and track.language_text.endswith("(mixed)")
+        later = " ".join(f.text for f in result.findings if f.start > 31.0)
+        if language is None:
+            # detected: each window is transcribed in its own language, the German in German
+            said = set(later.replace(".", " ").replace(",", " ").split())
+            assert {"Dank", "morgen", "dummer"} <= said, later
+            assert not said & {"tryhard", "gg", "uninstall"}, later  # no English hint words
 
     english_only = write_wav(tmp_path / "english.wav", _talk(*english, *english))
     (track,) = scanner.scan([english_only]).tracks

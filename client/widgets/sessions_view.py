@@ -62,6 +62,7 @@ TRACK_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
 STRETCH_ROLE = Qt.ItemDataRole.UserRole + 2
 # the languages a session can be scanned in, besides detecting it (Whisper codes)
+MIXED_ADVICE = "choose “Language: detect” to transcribe each part in the language spoken"
 SESSION_LANGUAGES = (
     ("Language: detect", None),
     ("English", "en"),
@@ -733,6 +734,9 @@ class SessionsView(QWidget):
         heard = self._languages(tracks)
         if heard:
             parts.append(heard)
+        if session.language and "(mixed)" in heard:
+            # set to one language, a player's other language was heard but not transcribed in it
+            parts.append(MIXED_ADVICE)
         self.title.setText(" · ".join(parts))
         self.retry_failed_button.setVisible(bool(failed))
         index = self.language_box.findData(session.language)
