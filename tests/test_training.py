@@ -3,6 +3,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from training.config import load_config
@@ -178,6 +179,26 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     assert "int8 ONNX vs fp32 PyTorch" in card and "mine" in card
     verdicts = Classifier(out).classify(["you are an idiot 3", "gg wp 2"])
     assert len(verdicts) == 2
+
+    # a weight average of the run and its base: thresholds and test metrics measured again
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from weight_average import main as average
+
+    soup = tmp_path / "soup"
+    argv = ["0.5", "--base", str(tiny_hf_model), "--run", str(run), "--out", str(soup)]
+    assert average([*argv, "--config", str(tmp_path / "config.yaml"), "--data", str(tmp_path)]) == 0
+    remeasured = json.loads((soup / "metrics.json").read_text())["one_stage"]
+    assert remeasured["note"].startswith("Weights: 0.50 x this fine-tune + 0.50 x")
+    assert remeasured["test"]["rows"] == test["rows"]
+    before, after = (np.load(r / "one_stage" / "test_probs.npy") for r in (run, soup))
+    assert before.shape == after.shape and not np.allclose(before, after)  # other weights
+    assert (
+        main(["export", "--run", str(soup), "--out", str(tmp_path / "m2"), "--max-length", "32"])
+        == 0
+    )
+    assert remeasured["note"] in (tmp_path / "m2" / "README.md").read_text()
 
 
 def test_evaluate_reports_metrics_for_a_model_on_labeled_data(

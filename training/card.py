@@ -30,7 +30,8 @@ SOURCE_INFO = {
     ),
     "augment": (
         "modlens's own generated rows (training/augment.py): counterfactual identity "
-        "statements, masked profanity, flaming and harmless twins",
+        "statements, hateful claims said, denied and quoted to reject them, masked profanity, "
+        "flaming and harmless twins (rows about three held-out groups are validation only)",
         "the project's own",
     ),
     "germeval": ("GermEval 2018 (Wiegand et al.): German tweets", "CC BY 4.0"),
@@ -74,6 +75,7 @@ def render_card(
         "`f*ck`, leetspeak, spaced and stretched letters, repeated punctuation).",
         "- Splits: deduplicated on normalised text, each text in one split only (train first, "
         "then validation); sources' own test splits kept as test.",
+        *([f"- {result['note']}"] if result.get("note") else []),
         f"- Decision thresholds picked on validation: toxic {result['threshold']:.2f}; "
         + ", ".join(f"{k} {v:.2f}" for k, v in result["category_thresholds"].items()),
         "",

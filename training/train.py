@@ -315,6 +315,33 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
     return run_dir
 
 
+def reevaluate(run_dir: str | Path, config: TrainConfig, note: str = "") -> dict[str, Any]:
+    """Pick the thresholds and measure the test split again for the one-stage model in run_dir
+    whose weights were changed after training (a weight average): the same splits config
+    makes, the same validation picking; metrics.json, thresholds.json and report.md are
+    rewritten, with note (how the weights were made) kept for the model card."""
+    run_dir = Path(run_dir)
+    names = config.categories
+    examples = [e for s in config.sources for e in load_source(s, names, config.seed)]
+    splits = build_splits(examples, config.seed, config.test_fraction, config.validation_fraction)
+    out = run_dir / "one_stage"
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForSequenceClassification.from_pretrained(out, dtype=torch.float32)
+    val = predict_proba(model, tokenizer, [e.text for e in splits["validation"]], config.max_length)
+    test = predict_proba(model, tokenizer, [e.text for e in splits["test"]], config.max_length)
+    np.save(out / "test_probs.npy", test)
+    results = json.loads((run_dir / "metrics.json").read_text())
+    results["one_stage"] = _evaluate_variant("one-stage", val, test, splits, names)
+    if note:
+        results["one_stage"]["note"] = note
+    (out / "thresholds.json").write_text(
+        json.dumps({k: results["one_stage"][k] for k in ("threshold", "category_thresholds")})
+    )
+    (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+    (run_dir / "report.md").write_text(render_report(results))
+    return results
+
+
 def render_report(results: dict[str, Any]) -> str:
     parts = ["# Training report", ""]
     for variant in ("one_stage", "two_stage"):
