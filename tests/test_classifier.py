@@ -284,7 +284,7 @@ def test_the_shipped_model_flags_masked_profanity(shipped: Classifier, text: str
 
 # the shipped model's measured rates on the project's functional suite (benchmarks/results/
 # functional.json), less a small margin: a model that does worse must not ship unnoticed
-SUITE_FLOORS = {"harmless_identity_passed": 0.58, "hateful_flagged": 0.80}
+SUITE_FLOORS = {"harmless_identity_passed": 0.84, "hateful_flagged": 0.89}  # v5: 0.870, 0.923
 
 
 @needs_shipped_model
