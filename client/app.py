@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 STARTUP_ENV = "MODLENS_REPORT_STARTUP"  # set to print the time until the window is painted
+EXIT_WAIT_S = 10.0  # how long a closing app waits for a scan step to finish
 SIGNAL_POLL_MS = 200  # how often Qt's loop lets Python run its signal handlers
 
 
@@ -119,7 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             0, lambda: print(f"window up in {time.perf_counter() - began:.3f} s", flush=True)
         )
     code = app.exec()
+    # the window's close told the scan thread to stop; a thread still inside Whisper or ONNX
+    # Runtime while Python tears down crashed the process (a segmentation fault at exit when
+    # the window was closed 2.5-3 s after a file was opened): it gets EXIT_WAIT_S to finish
+    # its step, and if it is still busy the process leaves without tearing down what it uses
+    stopped = window.queue.stopped(EXIT_WAIT_S)
     window.store.close()
+    if not stopped:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code))
     return int(code)
 
 

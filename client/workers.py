@@ -349,6 +349,12 @@ class ScanQueue(QObject):
             with contextlib.suppress(StoreError):
                 self.service.scan_stopped(current)
 
+    def stopped(self, timeout: float) -> bool:
+        """After shutdown(): whether the scan thread has stopped, waiting up to timeout seconds
+        for it to finish the step it is in."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             current = self.current
