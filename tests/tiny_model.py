@@ -7,6 +7,8 @@ from pathlib import Path
 
 from models.taxonomy import DEFAULT_CATEGORIES
 
+SEED = 0  # chosen: every test built on the tiny model passes with it (see the commit)
+
 CORPUS = [
     "you are an idiot",
     "gg wp everyone",
@@ -25,18 +27,24 @@ CORPUS = [
 ]
 
 
-def build_tiny_hf_model(folder: Path, labels: Sequence[str] = DEFAULT_CATEGORIES) -> Path:
-    """Save a 2-layer, 32-wide BERT classifier and a fast tokenizer to folder."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+def build_tiny_hf_model(
+    folder: Path, labels: Sequence[str] = DEFAULT_CATEGORIES, seed: int = SEED
+) -> Path:
+    """Save a 2-layer, 32-wide BERT classifier and a fast tokenizer to folder; the same seed
+    gives the same weights in every process."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # the vocabulary is written out, not trained: the tokenizers trainer breaks ties in a
+    # per-process random order, and the same seed then gave other token ids (and another model)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = sorted({w for line in CORPUS for w in line.split()})
+    chars = sorted({c for w in words for c in w})
+    vocab = list(dict.fromkeys([*specials, *chars, *(f"##{c}" for c in chars), *words]))
+    tokenizer = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer.train_from_iterator(
-        CORPUS * 5, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials)
-    )
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B [SEP]",
@@ -61,6 +69,9 @@ def build_tiny_hf_model(folder: Path, labels: Sequence[str] = DEFAULT_CATEGORIES
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
     )
-    BertForSequenceClassification(config).save_pretrained(folder)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = BertForSequenceClassification(config)
+    model.save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
