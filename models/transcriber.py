@@ -28,6 +28,7 @@ What a moderator must be able to trust, and how it is kept:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -35,6 +36,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -185,12 +187,19 @@ def _key(word: Word) -> str:
 HINT_ECHO_WORDS = 3
 
 
-def hint_echo(words: Sequence[Word], hint: str) -> bool:
-    """Whether words are the hint written back: HINT_ECHO_WORDS or more, all hint words, each
-    later in the hint than the one before (a player's "report that noob" is not)."""
+@functools.lru_cache(maxsize=8)
+def _hint_order(hint: str) -> MappingProxyType[str, int]:
+    """Each hint word's first place in the hint (worked out once per hint, not per segment)."""
     order: dict[str, int] = {}
     for i, key in enumerate(_KEY.sub(" ", hint.lower()).split()):
         order.setdefault(key, i)
+    return MappingProxyType(order)
+
+
+def hint_echo(words: Sequence[Word], hint: str) -> bool:
+    """Whether words are the hint written back: HINT_ECHO_WORDS or more, all hint words, each
+    later in the hint than the one before (a player's "report that noob" is not)."""
+    order = _hint_order(hint)
     keys = [_key(w) for w in words]
     if len(keys) < HINT_ECHO_WORDS or any(k not in order for k in keys):
         return False

@@ -219,6 +219,16 @@ def _evaluate_variant(
     return result
 
 
+def config_splits(config: TrainConfig) -> dict[str, list[Example]]:
+    """The train, validation and test splits config makes (train and reevaluate share them)."""
+    examples: list[Example] = []
+    for source in config.sources:
+        rows = load_source(source, config.categories, config.seed)
+        log.info("source %s: %d rows from %s", source.name, len(rows), source.path)
+        examples.extend(rows)
+    return build_splits(examples, config.seed, config.test_fraction, config.validation_fraction)
+
+
 def train(config: TrainConfig, run_dir: str | Path) -> Path:
     """Load data, fine-tune the configured variant(s), evaluate on test data; return run_dir."""
     run_dir = Path(run_dir)
@@ -234,12 +244,7 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
     started = time.time()
     names = config.categories
 
-    examples: list[Example] = []
-    for source in config.sources:
-        rows = load_source(source, names, config.seed)
-        log.info("source %s: %d rows from %s", source.name, len(rows), source.path)
-        examples.extend(rows)
-    splits = build_splits(examples, config.seed, config.test_fraction, config.validation_fraction)
+    splits = config_splits(config)
     for split in ("train", "validation", "test"):
         if not splits[split]:
             raise ValueError(f"the {split} split is empty; add data or a source with that split")
@@ -322,8 +327,7 @@ def reevaluate(run_dir: str | Path, config: TrainConfig, note: str = "") -> dict
     rewritten, with note (how the weights were made) kept for the model card."""
     run_dir = Path(run_dir)
     names = config.categories
-    examples = [e for s in config.sources for e in load_source(s, names, config.seed)]
-    splits = build_splits(examples, config.seed, config.test_fraction, config.validation_fraction)
+    splits = config_splits(config)
     out = run_dir / "one_stage"
     tokenizer = AutoTokenizer.from_pretrained(out)
     model = AutoModelForSequenceClassification.from_pretrained(out, dtype=torch.float32)
