@@ -34,7 +34,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -294,6 +294,66 @@ def uncovered(
     return out
 
 
+# a retry of speech the first pass left without words can run on into the words it placed
+# beside that speech (Whisper's word times are late or early by a few tenths of a second): the
+# transcript then said "and wait and wait for the respawn". This many words alike, in order,
+# at the edge of the retry and beside it, are a repeat and kept once (one word alike is not:
+# "go go mid" is what a player says); a retried segment made only of such words is dropped
+REPEAT_EDGE_WORDS = 2
+# ... looking at the first pass's words this close to the retried stretch
+REPEAT_EDGE_S = 3.0
+
+
+def _overlap(tail: Sequence[str], head: Sequence[str]) -> int:
+    """The most words at the end of tail that are the words at the start of head."""
+    for k in range(min(len(tail), len(head)), 0, -1):
+        if list(tail[-k:]) == list(head[:k]):
+            return k
+    return 0
+
+
+def without_repeats(
+    segments: Sequence[Segment], placed: Sequence[Word], retried: Stretch
+) -> list[Segment]:
+    """The segments of a retried stretch without the words at their edges that repeat the
+    words placed just before or after it (see REPEAT_EDGE_WORDS)."""
+    before = [
+        _key(w)
+        for w in sorted(placed, key=lambda w: w.start)
+        if retried.start - REPEAT_EDGE_S <= w.end <= retried.start + 0.05
+    ]
+    after = [
+        _key(w)
+        for w in sorted(placed, key=lambda w: w.start)
+        if retried.end - 0.05 <= w.start <= retried.end + REPEAT_EDGE_S
+    ]
+    words = [w for segment in segments for w in segment.words]
+    keys = [_key(w) for w in words]
+    tail = _overlap(keys, after)
+    head = _overlap(before, keys)
+    enough = min(REPEAT_EDGE_WORDS, len(keys))  # or the whole retry, when shorter
+    drop: set[int] = set()
+    if tail and tail >= enough:
+        drop |= set(range(len(keys) - tail, len(keys)))
+    if head and head >= enough:
+        drop |= set(range(head))
+    if not drop:
+        return list(segments)
+    out: list[Segment] = []
+    at = 0
+    for segment in segments:
+        kept = tuple(w for i, w in enumerate(segment.words, at) if i not in drop)
+        at += len(segment.words)
+        if kept == segment.words:
+            out.append(segment)
+        elif kept:
+            text = "".join(w.text for w in kept).strip()
+            out.append(
+                replace(segment, text=text, start=kept[0].start, end=kept[-1].end, words=kept)
+            )
+    return out
+
+
 def _whole(segment: Segment, speech: Sequence[Stretch]) -> Stretch:
     """The time of a segment widened to the whole speech stretches it touches."""
     lo, hi = segment.start - 0.05, segment.end + 0.05
@@ -538,6 +598,7 @@ class Transcriber:
                 more = list(self._segments(again, None, gap.start, looped, retried=True))
                 if looped:
                     continue  # the retry looped too: its words are not a transcript
+                more = without_repeats(more, heard, gap)
                 for segment in more:
                     heard.extend(segment.words)
                     yield _shifted(segment, offset)

@@ -163,3 +163,55 @@ def test_a_live_utterance_that_echoes_the_hint_is_decoded_again_without_it():
     segments = list(transcriber.transcribe(np.zeros(2 * SAMPLE_RATE, np.float32), vad=False))
     assert [s.text for s in segments] == ["thanks all."]
     assert given == [2.0, 2.0]
+
+
+def test_a_retried_start_does_not_repeat_the_words_the_first_pass_placed_after_it():
+    # the first pass placed "and wait for the respawn" from 3.0 s of a stretch starting at
+    # 1.0 s; the retry of 1.0-2.4 s runs on into the first of those words (Whisper's times are
+    # late), and the transcript said "and wait" twice
+    speech = [Stretch(1.0, 5.5)]
+    later = [(" and", 2.0, 2.2), (" wait", 2.2, 2.6), (" for", 2.6, 2.8), (" the", 2.8, 2.9)]
+    first = [_raw([*later, (" respawn.", 2.9, 3.5)])]
+    retry = [
+        _raw([(" let", 0.0, 0.2), (" us", 0.2, 0.4), (" group", 0.4, 0.7), (" up", 0.7, 1.0)]),
+        _raw([(" and", 1.0, 1.2), (" wait", 1.2, 1.4)]),
+    ]
+    transcriber, given = _scripted(speech, [*first], retry)
+    reports: list = []
+    segments = list(
+        transcriber.transcribe_chunk(
+            np.zeros(6 * SAMPLE_RATE, np.float32), on_report=reports.append
+        )
+    )
+    assert given == [4.5, 1.4]
+    text = " ".join(s.text for s in sorted(segments, key=lambda s: s.start))
+    assert text == "let us group up and wait for the respawn."
+    assert reports[0].untranscribed == ()
+
+
+def test_a_retry_that_only_runs_into_the_next_words_by_one_word_keeps_it():
+    # one word alike is not enough to call it a repeat ("go" said twice is what a player says)
+    speech = [Stretch(1.0, 5.5)]
+    first = [_raw([(" go", 2.0, 2.3), (" mid.", 2.3, 2.8)])]
+    retry = [_raw([(" everyone", 0.0, 0.5), (" go", 0.6, 1.0)])]
+    transcriber, _ = _scripted(speech, first, retry)
+    segments = list(transcriber.transcribe_chunk(np.zeros(6 * SAMPLE_RATE, np.float32)))
+    text = " ".join(s.text for s in sorted(segments, key=lambda s: s.start))
+    assert text == "everyone go go mid."
+
+
+def test_a_retry_that_is_only_the_next_words_is_dropped_and_its_speech_reported():
+    # the retry heard nothing but the words the first pass placed after it ("I will" before
+    # "I will carry"): the start of the stretch is still without words of its own
+    speech = [Stretch(1.0, 5.5)]
+    first = [_raw([(" i", 2.0, 2.2), (" will", 2.2, 2.5), (" carry.", 2.5, 3.0)])]
+    retry = [_raw([(" I", 0.5, 0.8), (" will", 0.8, 1.3)])]
+    transcriber, _ = _scripted(speech, first, retry)
+    reports: list = []
+    segments = list(
+        transcriber.transcribe_chunk(
+            np.zeros(6 * SAMPLE_RATE, np.float32), on_report=reports.append
+        )
+    )
+    assert [s.text for s in segments] == ["i will carry."]
+    assert reports[0].untranscribed == (Stretch(1.0, 2.4),)
