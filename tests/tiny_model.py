@@ -7,7 +7,9 @@ from pathlib import Path
 
 from models.taxonomy import DEFAULT_CATEGORIES
 
-SEED = 0  # chosen: every test built on the tiny model passes with it (see the commit)
+# the same weights in every process; training from them is not bit-exact across processes (float
+# noise), so a test that trains needs margin (enough epochs), not a lucky seed
+SEED = 0
 
 CORPUS = [
     "you are an idiot",
