@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_speech import wer, words  # noqa: E402
+from benchmarks.bench_speech import word_errors, words  # noqa: E402
 from benchmarks.voice_session import build_session, write_wav  # noqa: E402
 from models.classifier import Classifier  # noqa: E402
 from models.model_folder import DEFAULT_MODEL_DIR  # noqa: E402
@@ -175,12 +175,18 @@ def main() -> int:
     lost = silently_lost(result, spoken)
     script = " ".join(text for _, text, _ in sorted(spoken))
     heard = " ".join(f.text for f in sorted(result.findings, key=lambda f: (f.start, f.end)))
+    errors = word_errors(script, heard)
     coverage = {
         # words against the script, in time order; more words than spoken is text a retry or a
         # hallucination added (the same words twice, an echo of the hint)
-        "wer": round(wer(script, heard), 4),
+        "wer": round(errors["wer"], 4),
         "words_spoken": len(words(script)),
         "words_transcribed": len(words(heard)),
+        # where the words differ: a word added (a repeat, a hallucination), one left out, one
+        # misheard
+        "words_inserted": errors["insertions"],
+        "words_deleted": errors["deletions"],
+        "words_substituted": errors["substitutions"],
         "speech_s": track.speech_seconds,
         "retried": len(track.retried),
         "untranscribed": [f"{s.start:.1f}-{s.end:.1f}" for s in track.untranscribed],

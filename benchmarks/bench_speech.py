@@ -113,15 +113,27 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+def word_errors(reference: str, hypothesis: str) -> dict[str, int | float]:
+    """jiwer's alignment of the hypothesis to the reference, both as words() gives them:
+    wer = (substitutions + deletions + insertions) / reference words."""
+    import jiwer
+
+    ref, hyp = words(reference), words(hypothesis)
+    if not ref or not hyp:  # jiwer needs words on both sides
+        rate = 1.0 if ref else float(len(hyp))
+        return {"wer": rate, "substitutions": 0, "deletions": len(ref), "insertions": len(hyp)}
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    return {
+        "wer": out.wer,
+        "substitutions": out.substitutions,
+        "deletions": out.deletions,
+        "insertions": out.insertions,
+    }
+
+
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate: (substitutions + deletions + insertions) / reference words."""
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
+    return float(word_errors(reference, hypothesis)["wer"])
 
 
 def seconds_of(path: str) -> float:
