@@ -317,16 +317,17 @@ def without_repeats(
 ) -> list[Segment]:
     """The segments of a retried stretch without the words at their edges that repeat the
     words placed just before or after it (see REPEAT_EDGE_WORDS)."""
-    before = [
-        _key(w)
-        for w in sorted(placed, key=lambda w: w.start)
-        if retried.start - REPEAT_EDGE_S <= w.end <= retried.start + 0.05
-    ]
-    after = [
-        _key(w)
-        for w in sorted(placed, key=lambda w: w.start)
-        if retried.end - 0.05 <= w.start <= retried.end + REPEAT_EDGE_S
-    ]
+    # the first pass's words within REPEAT_EDGE_S of the retry, in time order (sorted once)
+    near = sorted(
+        (
+            w
+            for w in placed
+            if w.end >= retried.start - REPEAT_EDGE_S and w.start <= retried.end + REPEAT_EDGE_S
+        ),
+        key=lambda w: w.start,
+    )
+    before = [_key(w) for w in near if w.end <= retried.start + 0.05]
+    after = [_key(w) for w in near if w.start >= retried.end - 0.05]
     words = [w for segment in segments for w in segment.words]
     keys = [_key(w) for w in words]
     tail = _overlap(keys, after)
