@@ -7,13 +7,18 @@ frames, not the functional suite in tests/data) about six groups that neither th
 the suite uses. They decide between candidates; the functional suite stays the test.
 
     python benchmarks/identity_wording.py v5=models/weights/default v6=runs/v6-model \
-        --json runs/identity-wording.json
+        --json runs/identity-wording.json [--data ../shared/datasets]
+
+With --data, real wording too: on the public validation rows (HateXplain's own validation split
+and CONDA_valid's hash-validation rows, which no recipe trains on) toxic-vs-not F1, and on those
+that mention a group, AUC and the harmless ones passed and toxic ones flagged.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.classifier import Classifier  # noqa: E402
+from models.taxonomy import NON_TOXIC  # noqa: E402
 
 # (plural, as in "i'm ...")
 GROUPS = (
@@ -81,6 +87,55 @@ def rows() -> list[tuple[str, bool, str]]:
     return out
 
 
+MENTION = re.compile(
+    r"\b(women|woman|girls?|gays?|lesbians?|trans|blacks?|asians?|muslims?|islam|jews?|jewish"
+    r"|christians?|immigrants?|mexicans?|deaf|disabled|latinos?|arabs?|africans?|chinese"
+    r"|indians?|homosexuals?|queer|refugees?|lgbtq?|hispanics?|feminists?)\b",
+    re.IGNORECASE,
+)
+
+
+def public_validation(data: Path) -> list[tuple[str, bool]]:
+    """(text, toxic) of the public validation rows: HateXplain's own validation split and
+    CONDA_valid's hash-validation rows, which no recipe trains on (2,551 rows)."""
+    from training.data import Source, _hash_split, load_source, text_key
+
+    cats = ("non_toxic", "profanity", "insult", "identity_hate", "threat")
+    rows = [
+        e
+        for e in load_source(Source("hatexplain", "hatexplain", data / "hatexplain_mbib", {}), cats)
+        if e.split == "validation"
+    ]
+    conda = Source("conda_valid", "conda", data / "conda", {}, files={"auto": "CONDA_valid.csv"})
+    rows += [
+        e
+        for e in load_source(conda, cats)
+        if _hash_split(text_key(e.text), 13, (0.1, 0.1)) == "validation"
+    ]
+    unique = {text_key(e.text): e for e in rows}
+    return [(e.text, e.label != NON_TOXIC) for _, e in sorted(unique.items())]
+
+
+def score_public(classifier: Classifier, cases: list[tuple[str, bool]]) -> dict[str, object]:
+    """Toxic-vs-not F1 on all public validation rows; on the rows that mention a group, AUC
+    and the share of harmless ones passed and toxic ones flagged."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    texts = [t for t, _ in cases]
+    flagged = np.array([v.toxic for v in classifier.classify(texts)])
+    toxic = np.array([t for _, t in cases])
+    p_toxic = 1.0 - classifier.probabilities(texts)[:, 0]
+    mention = np.array([bool(MENTION.search(t)) for t in texts])
+    harmless, hurtful = mention & ~toxic, mention & toxic
+    return {
+        "public_f1": round(float(f1_score(toxic, flagged)), 4),
+        "public_mentions": f"{int(harmless.sum())} harmless, {int(hurtful.sum())} toxic",
+        "public_mention_auc": round(float(roc_auc_score(toxic[mention], p_toxic[mention])), 4),
+        "public_harmless_passed": round(float(np.mean(~flagged[harmless])), 4),
+        "public_toxic_flagged": round(float(np.mean(flagged[hurtful])), 4),
+    }
+
+
 def score(classifier: Classifier) -> dict[str, object]:
     cases = rows()
     flagged = np.array([v.toxic for v in classifier.classify([t for t, _, _ in cases])])
@@ -99,11 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", metavar="NAME=DIR")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--data", type=Path, help="the datasets folder, for real wording too")
     args = parser.parse_args(argv)
+    public = public_validation(args.data) if args.data else None
     out = {}
     for item in args.models:
         name, _, folder = item.partition("=")
-        out[name] = score(Classifier(folder or name, threads=2, languages=False))
+        classifier = Classifier(folder or name, threads=2, languages=False)
+        out[name] = score(classifier)
+        if public:
+            out[name].update(score_public(classifier, public))
         print(name, json.dumps(out[name]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

@@ -156,7 +156,8 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     _write_csv(tmp_path / "train.csv", _labeled_rows(240))
     (tmp_path / "config.yaml").write_text(
         f"name: tiny\nbase_model: {tiny_hf_model}\nepochs: 1\nbatch_size: 16\nmax_length: 32\n"
-        "stages: both\nthreads: 1\nsources:\n  - {name: mine, format: labeled, path: train.csv}\n"
+        "stages: both\nthreads: 1\nidentity_balance: 3\n"
+        "sources:\n  - {name: mine, format: labeled, path: train.csv}\n"
     )
     run = tmp_path / "run"
     assert main(["train", "--config", str(tmp_path / "config.yaml"), "--out", str(run)]) == 0
@@ -168,6 +169,7 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
         assert sum(map(sum, test["confusion"]["matrix"])) == test["rows"]
     assert "One stage vs two stages" in (run / "report.md").read_text()
     assert (run / "one_stage" / "train_log.json").is_file()
+    assert "identity balance:" in (run / "train.log").read_text()
 
     out = tmp_path / "model"
     assert main(["export", "--run", str(run), "--out", str(out), "--max-length", "32"]) == 0

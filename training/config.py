@@ -34,6 +34,7 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     max_length: int = 96
     class_weight_power: float = 0.5  # loss weight per class ~ frequency ** -power
+    identity_balance: float = 0.0  # > 1: repeat harmless identity mentions, at most this often
     seed: int = 13
     test_fraction: float = 0.1
     validation_fraction: float = 0.1

@@ -11,6 +11,8 @@ Recipes:
 - ``new``: the same plus ToxiGen's seed sentences (neutral and hateful mentions of groups), the
   project's generated counterfactual-identity and game-chat rows (training.augment) and disguised
   copies of toxic rows.
+- ``balanced``: ``new`` with the public sets' harmless mentions of groups repeated until each
+  group word's toxic share is the overall one (training.identity, capped at 4 copies).
 
 Held-out test rows: CONDA's labeled test lines whose text is not in CONDA train/valid; OLID's
 test set; for Davidson and HateXplain (no test split of their own that the other recipes lack)
@@ -36,6 +38,7 @@ import numpy as np
 from models.taxonomy import DEFAULT_CATEGORIES, NON_TOXIC
 from training.augment import obfuscated_copies
 from training.data import Example, Source, load_source, stratified_sample, text_key
+from training.identity import balance_identity
 
 log = logging.getLogger("modlens.lodo")
 
@@ -91,6 +94,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
         "augment",
     ),
 }
+RECIPES["balanced"] = RECIPES["new"]
+IDENTITY_BALANCE_CAP = 4.0
 
 
 @dataclass(frozen=True)
@@ -165,12 +170,19 @@ def training_rows(
             validation += val
         limit = settings.per_source
         train += stratified_sample(rest, limit, settings.seed) if len(rest) > limit else rest
-    if recipe == "new" and settings.obfuscated_fraction > 0:
+    if recipe in ("new", "balanced") and settings.obfuscated_fraction > 0:
         count = round(len(train) * settings.obfuscated_fraction)
         for text, label in obfuscated_copies(
             [(e.text, e.label) for e in train], count, settings.seed
         ):
             train.append(Example(text, label, "obfuscated", "train"))
+    if recipe == "balanced":
+        generated = ("augment", "obfuscated")
+        train = balance_identity(
+            [e for e in train if e.source not in generated],
+            IDENTITY_BALANCE_CAP,
+            seed=settings.seed,
+        ) + [e for e in train if e.source in generated]
     return train, validation
 
 

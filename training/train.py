@@ -34,6 +34,7 @@ from models.taxonomy import NON_TOXIC
 from training.config import TrainConfig
 from training.data import Example, build_splits, describe, load_source
 from training.evaluate import evaluate, format_report, pick_thresholds
+from training.identity import balance_identity
 
 log = logging.getLogger("modlens.train")
 
@@ -264,6 +265,18 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
 
     repeats = {s.name: max(1, s.repeat) for s in config.sources}
     train_rows = [e for e in splits["train"] for _ in range(repeats.get(e.source, 1))]
+    if config.identity_balance > 1:
+        # the public sets' own rows are balanced; generated rows are kept as they are
+        generated = {s.name for s in config.sources if s.format == "augment"}
+        before = len(train_rows)
+        train_rows = balance_identity(
+            [e for e in train_rows if e.source not in generated],
+            config.identity_balance,
+            seed=config.seed,
+        ) + [e for e in train_rows if e.source in generated]
+        log.info(
+            "identity balance: %d harmless identity mentions repeated", len(train_rows) - before
+        )
     if len(train_rows) != len(splits["train"]):
         log.info("training rows with repeats: %d", len(train_rows))
     val_texts = [e.text for e in splits["validation"]]
