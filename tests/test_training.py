@@ -179,6 +179,7 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     assert config["threshold"] == metrics["one_stage"]["threshold"]
     card = (out / "README.md").read_text()
     assert "int8 ONNX vs fp32 PyTorch" in card and "mine" in card
+    assert "repeated (at most 3 times)" in card
     verdicts = Classifier(out).classify(["you are an idiot 3", "gg wp 2"])
     assert len(verdicts) == 2
 

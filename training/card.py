@@ -71,6 +71,16 @@ def render_card(
             for s in config.get("sources", [])
             if s.get("repeat", 1) > 1
         ],
+        *(
+            [
+                "- Identity-term balancing: the public sets' harmless rows that mention a group "
+                "are repeated (at most "
+                f"{config['identity_balance']:g} times) until no group word is toxic more often "
+                "than all rows are (training/identity.py)"
+            ]
+            if (config.get("identity_balance") or 0) > 1
+            else []
+        ),
         "- Text is normalised before tokenising (zero-width characters, masked letters like "
         "`f*ck`, leetspeak, spaced and stretched letters, repeated punctuation).",
         "- Splits: deduplicated on normalised text, each text in one split only (train first, "
