@@ -87,3 +87,12 @@ def test_config_reads_identity_balance(tmp_path) -> None:
         encoding="utf-8",
     )
     assert load_config(config).identity_balance == 4
+
+
+def test_generated_rows_are_neither_counted_nor_repeated() -> None:
+    made = [Example("proud to be gay", "non_toxic", "augment")] * 40
+    out = balance_identity([*ROWS, *made], cap=10, generated={"augment"})
+    # the generated harmless mentions do not lower the public rows' weight (still 10 copies)
+    public = [e for e in out if e.source == "public"]
+    assert Counter(e.text for e in public)["proud to be gay"] == 100
+    assert out[-40:] == made and sum(e.source == "augment" for e in out) == 40

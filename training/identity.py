@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from models.taxonomy import NON_TOXIC
 from training.augment import GROUPS, VALIDATION_GROUPS
@@ -45,6 +45,7 @@ def balance_identity(
     cap: float,
     terms: Sequence[str] = IDENTITY_TERMS,
     seed: int = 13,
+    generated: Collection[str] = (),
 ) -> list[Example]:
     """Return ``rows`` with harmless rows that mention an identity term repeated.
 
@@ -52,11 +53,18 @@ def balance_identity(
     ``toxic * (1 - base) / (base * harmless)`` (the weight that brings the term's toxic share
     down to the overall share ``base``), at most ``cap``; a row that mentions several terms
     takes the largest weight. Weights become whole repeats by seeded random rounding. Rows are
-    counted as given, so a source's own repeats count too. ``cap <= 1`` returns the rows
-    unchanged.
+    counted as given, so a source's own repeats count too. Rows from the ``generated`` sources
+    are neither counted nor repeated; they follow the public rows and their copies. ``cap <= 1``
+    returns the rows unchanged.
     """
-    out = list(rows)
-    if cap <= 1 or not out:
+    if cap <= 1 or not rows:
+        return list(rows)
+    kept = [e for e in rows if e.source in generated]
+    return _balanced([e for e in rows if e.source not in generated], cap, terms, seed) + kept
+
+
+def _balanced(out: list[Example], cap: float, terms: Sequence[str], seed: int) -> list[Example]:
+    if not out:
         return out
     pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b", re.IGNORECASE)
     found = [{m.lower() for m in pattern.findall(e.text)} for e in out]

@@ -177,12 +177,9 @@ def training_rows(
         ):
             train.append(Example(text, label, "obfuscated", "train"))
     if recipe == "balanced":
-        generated = ("augment", "obfuscated")
         train = balance_identity(
-            [e for e in train if e.source not in generated],
-            IDENTITY_BALANCE_CAP,
-            seed=settings.seed,
-        ) + [e for e in train if e.source in generated]
+            train, IDENTITY_BALANCE_CAP, seed=settings.seed, generated=("augment", "obfuscated")
+        )
     return train, validation
 
 

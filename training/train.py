@@ -270,10 +270,8 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
         generated = {s.name for s in config.sources if s.format == "augment"}
         before = len(train_rows)
         train_rows = balance_identity(
-            [e for e in train_rows if e.source not in generated],
-            config.identity_balance,
-            seed=config.seed,
-        ) + [e for e in train_rows if e.source in generated]
+            train_rows, config.identity_balance, seed=config.seed, generated=generated
+        )
         log.info(
             "identity balance: %d harmless identity mentions repeated", len(train_rows) - before
         )
