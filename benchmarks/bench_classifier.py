@@ -317,8 +317,9 @@ def other_benchmarks() -> str:
             "",
             f"Method: {lodo['method']} (linear probe: logistic regression on frozen MiniLM-L6 "
             "sentence embeddings); each source held out in turn, the same sample per training "
-            "source for both recipes; `old` = the v2 sources, `new` = plus ToxiGen seed "
-            "sentences, the generated identity and game-chat rows and disguised copies.",
+            "source for every recipe; `old` = the v2 sources, `new` = plus ToxiGen seed "
+            "sentences, the generated identity and game-chat rows and disguised copies, "
+            "`balanced` = `new` with identity-term balancing (training/identity.py).",
             "",
             format_table([LodoResult(**r) for r in lodo["results"]]).rstrip(),
         ]

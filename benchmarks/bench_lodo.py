@@ -2,8 +2,9 @@
 
 Each public source in turn is held out: a model is trained on the others and scored on it, once
 per data recipe ("old": the v2 model's sources; "new": plus ToxiGen's seed sentences, the
-generated identity and game-chat rows, and disguised copies). The default method is a linear
-probe on frozen MiniLM-L6 sentence embeddings (the same rows for every recipe), which takes
+generated identity and game-chat rows, and disguised copies; "balanced": "new" with the public
+sets' harmless mentions of groups repeated, training/identity.py). The default method is a
+linear probe on frozen MiniLM-L6 sentence embeddings (the same rows for every recipe), which takes
 minutes on 2 cores; `--method fine-tune` fine-tunes MiniLM per cell instead (about 15 minutes a
 cell on a busy 2-core machine at 600 rows per source).
 
