@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.classifier import Classifier  # noqa: E402
+from models.classifier import Classifier, decide  # noqa: E402
 from models.taxonomy import NON_TOXIC  # noqa: E402
 
 # (plural, as in "i'm ...")
@@ -98,22 +98,13 @@ MENTION = re.compile(
 def public_validation(data: Path) -> list[tuple[str, bool]]:
     """(text, toxic) of the public validation rows: HateXplain's own validation split and
     CONDA_valid's hash-validation rows, which no recipe trains on (2,551 rows)."""
-    from training.data import Source, _hash_split, load_source, text_key
+    from benchmarks.repick_thresholds import validation_rows
+    from training.data import text_key
 
-    cats = ("non_toxic", "profanity", "insult", "identity_hate", "threat")
-    rows = [
-        e
-        for e in load_source(Source("hatexplain", "hatexplain", data / "hatexplain_mbib", {}), cats)
-        if e.split == "validation"
-    ]
-    conda = Source("conda_valid", "conda", data / "conda", {}, files={"auto": "CONDA_valid.csv"})
-    rows += [
-        e
-        for e in load_source(conda, cats)
-        if _hash_split(text_key(e.text), 13, (0.1, 0.1)) == "validation"
-    ]
-    unique = {text_key(e.text): e for e in rows}
-    return [(e.text, e.label != NON_TOXIC) for _, e in sorted(unique.items())]
+    rows = validation_rows(data, ("non_toxic", "profanity", "insult", "identity_hate", "threat"))
+    # in text-key order: int8 scores move a little with a batch's neighbours (dynamic
+    # quantization), so the order is kept fixed to keep the numbers reproducible
+    return [(e.text, e.label != NON_TOXIC) for e in sorted(rows, key=lambda e: text_key(e.text))]
 
 
 def score_public(classifier: Classifier, cases: list[tuple[str, bool]]) -> dict[str, object]:
@@ -122,9 +113,11 @@ def score_public(classifier: Classifier, cases: list[tuple[str, bool]]) -> dict[
     from sklearn.metrics import f1_score, roc_auc_score
 
     texts = [t for t, _ in cases]
-    flagged = np.array([v.toxic for v in classifier.classify(texts)])
+    probs = classifier.probabilities(texts)  # once: the decisions come from the same scores
+    limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
+    flagged = decide(probs, classifier.threshold, limits) != 0
     toxic = np.array([t for _, t in cases])
-    p_toxic = 1.0 - classifier.probabilities(texts)[:, 0]
+    p_toxic = 1.0 - probs[:, 0]
     mention = np.array([bool(MENTION.search(t)) for t in texts])
     harmless, hurtful = mention & ~toxic, mention & toxic
     return {
