@@ -65,7 +65,12 @@ def render_card(
         f"- Fine-tuning: {config.get('epochs')} epochs, batch {config.get('batch_size')}, "
         f"learning rate {config.get('learning_rate')}, max length {config.get('max_length')}, "
         f"class-weighted cross-entropy (weight ~ frequency^-{config.get('class_weight_power')}), "
-        f"seed {config.get('seed')}",
+        f"seed {config.get('seed')}"
+        + (
+            f" (training order and dropout: seed {config['shuffle_seed']})"
+            if config.get("shuffle_seed") is not None
+            else ""
+        ),
         *[
             f"- `{s['name']}` training rows are seen {s['repeat']} times per epoch"
             for s in config.get("sources", [])
