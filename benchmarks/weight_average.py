@@ -14,15 +14,13 @@ from it, describe the averaged weights rather than the candidate's.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-WEIGHTS = "model.safetensors"
+
+from training.average import WEIGHTS, AverageError, average_weights, write_run  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,17 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0.0 <= args.alpha <= 1.0:
         parser.error("alpha must be between 0 and 1")
-    base = load_file(str(args.base / WEIGHTS))
-    tuned = load_file(str(args.run / "one_stage" / WEIGHTS))
-    if base.keys() != tuned.keys():
-        parser.error("the two models do not have the same layers")
     a = args.alpha
-    soup = {k: ((1 - a) * base[k].float() + a * tuned[k].float()).contiguous() for k in tuned}
     if args.out.exists():
         parser.error(f"{args.out} exists already")
-    skip = shutil.ignore_patterns("checkpoints", "test_probs.npy")
-    shutil.copytree(args.run, args.out, ignore=skip)
-    save_file(soup, str(args.out / "one_stage" / WEIGHTS), metadata={"format": "pt"})
+    try:
+        soup = average_weights([args.base / WEIGHTS, args.run / "one_stage" / WEIGHTS], [1 - a, a])
+    except AverageError as exc:
+        parser.error(str(exc))
+    write_run(args.run, args.out, soup)
     print(f"{a:.2f} x {args.run} + {1 - a:.2f} x {args.base} -> {args.out}")
     if args.config and args.data:
         from training.config import load_config

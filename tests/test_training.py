@@ -156,7 +156,7 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     _write_csv(tmp_path / "train.csv", _labeled_rows(240))
     (tmp_path / "config.yaml").write_text(
         f"name: tiny\nbase_model: {tiny_hf_model}\nepochs: 1\nbatch_size: 16\nmax_length: 32\n"
-        "stages: both\nthreads: 1\nidentity_balance: 3\n"
+        "stages: both\nthreads: 1\nidentity_balance: 3\nshuffle_seed: 5\n"
         "sources:\n  - {name: mine, format: labeled, path: train.csv}\n"
     )
     run = tmp_path / "run"
@@ -180,6 +180,7 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     card = (out / "README.md").read_text()
     assert "int8 ONNX vs fp32 PyTorch" in card and "mine" in card
     assert "repeated (at most 3 times)" in card
+    assert "seed 13 (training order and dropout: seed 5)" in card
     verdicts = Classifier(out).classify(["you are an idiot 3", "gg wp 2"])
     assert len(verdicts) == 2
 
@@ -202,6 +203,16 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
         == 0
     )
     assert remeasured["note"] in (tmp_path / "m2" / "README.md").read_text()
+
+    # `modlens average`: the uniform average of runs that share their splits
+    avg = tmp_path / "avg"
+    assert main(["average", str(run), str(soup), "--out", str(avg)]) == 0
+    averaged = json.loads((avg / "metrics.json").read_text())["one_stage"]
+    assert averaged["note"].startswith("Weights: the uniform average of 2 runs (run, soup)")
+    assert json.loads((avg / "average.json").read_text())["runs"] == [str(run), str(soup)]
+    assert averaged["test"]["rows"] == test["rows"]
+    averaged_probs = np.load(avg / "one_stage" / "test_probs.npy")
+    assert not np.allclose(averaged_probs, after)  # 0.75 x run + 0.25 x base, not the soup
 
 
 def test_evaluate_reports_metrics_for_a_model_on_labeled_data(
@@ -401,3 +412,50 @@ def test_generated_rows_about_the_validation_groups_are_never_trained_on() -> No
     source = Source("augment", "augment", Path("."), {})
     splits = {e.split for e in load_source(source, CATEGORIES)}
     assert splits == {"train", "validation"}
+
+
+def _fake_run(folder: Path, seed: int, tensors: dict | None = None) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    (folder / "one_stage").mkdir(parents=True)
+    (folder / "config.yaml").write_text(f"base_model: tiny\nseed: {seed}\nshuffle_seed: {seed}\n")
+    (folder / "metrics.json").write_text("{}")
+    weights = tensors or {"w": torch.zeros(2, 2)}
+    save_file(weights, str(folder / "one_stage" / "model.safetensors"))
+    return folder
+
+
+def test_only_runs_that_share_their_splits_are_averaged(tmp_path: Path) -> None:
+    from training.average import AverageError, check_runs
+
+    a = _fake_run(tmp_path / "a", 13)
+    with pytest.raises(AverageError, match="at least two"):
+        check_runs([a])
+    with pytest.raises(AverageError, match="listed twice"):
+        check_runs([a, a])
+    # another split seed: one run's training rows could be the other's validation rows
+    with pytest.raises(AverageError, match=r"differs from .* in seed"):
+        check_runs([a, _fake_run(tmp_path / "b", 14)])
+    with pytest.raises(AverageError, match="not a finished one-stage run"):
+        check_runs([a, tmp_path])
+    # the split seed shared, the training order not: fine
+    c = _fake_run(tmp_path / "c", 13)
+    (c / "config.yaml").write_text("base_model: tiny\nseed: 13\nshuffle_seed: 21\n")
+    assert len(check_runs([a, c])) == 2
+
+
+def test_weights_are_averaged_layer_by_layer(tmp_path: Path) -> None:
+    import torch
+
+    from training.average import AverageError, average_weights
+
+    files = []
+    for i, value in enumerate((1.0, 2.0, 6.0)):
+        run = _fake_run(tmp_path / str(i), 13, {"w": torch.full((2, 2), value)})
+        files.append(run / "one_stage" / "model.safetensors")
+    assert torch.allclose(average_weights(files)["w"], torch.full((2, 2), 3.0))
+    assert torch.allclose(average_weights(files[:2], [0.25, 0.75])["w"], torch.full((2, 2), 1.75))
+    odd = _fake_run(tmp_path / "odd", 13, {"w": torch.zeros(3, 2)})
+    with pytest.raises(AverageError, match="other layers"):
+        average_weights([files[0], odd / "one_stage" / "model.safetensors"])

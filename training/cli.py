@@ -1,4 +1,5 @@
-"""Training commands `train`, `export` and `evaluate`, for `modlens` and `python -m training`."""
+"""Training commands `train`, `average`, `export` and `evaluate`, for `modlens` and
+`python -m training`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="one-stage, the two-stage variant, or both on the same split",
     )
     parser.add_argument("--threads", type=int, help="PyTorch threads")
+
+
+def add_average_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", help="run folders made by `modlens train`")
+    parser.add_argument("--out", required=True, help="run folder to write (replaced whole)")
+    parser.add_argument(
+        "--data",
+        help="folder the runs' source paths are relative to (default: the current folder)",
+    )
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +92,22 @@ def run_train(args: argparse.Namespace) -> int:
     run_dir = train(config, run_dir)
     print((run_dir / "report.md").read_text(encoding="utf-8"))
     print(f"run folder: {run_dir}")
+    return 0
+
+
+def run_average(args: argparse.Namespace) -> int:
+    try:
+        from training.average import AverageError, average_runs
+        from training.train import render_report
+    except ImportError as exc:
+        return _missing_extra(exc)
+    try:
+        results = average_runs(args.runs, args.out, args.data)
+    except (AverageError, ValueError, KeyError) as exc:
+        print(f"modlens: {exc}", file=sys.stderr)
+        return 2
+    print(render_report(results))
+    print(f"run folder: {args.out}")
     return 0
 
 
@@ -169,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, add, run in (
         ("train", add_train_arguments, run_train),
+        ("average", add_average_arguments, run_average),
         ("export", add_export_arguments, run_export),
         ("evaluate", add_evaluate_arguments, run_evaluate),
     ):

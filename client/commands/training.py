@@ -1,4 +1,5 @@
-"""`modlens train`, `export` and `evaluate`: thin wrappers over training.cli (the train extra)."""
+"""`modlens train`, `average`, `export` and `evaluate`: thin wrappers over training.cli
+(the train extra)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from training import cli
 
 HELP = {
     "train": "fine-tune a classifier from a config",
+    "average": "average the weights of runs that share their splits (a model soup)",
     "export": "export a trained run to an int8 ONNX model folder",
     "evaluate": "evaluate a model folder on labeled data",
 }
