@@ -39,6 +39,7 @@ DATA ?= ../shared/datasets
 bench: setup-dev system-deps
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_classifier.py --data $(DATA) --json benchmarks/results/classifier.json
+	$(BIN)/python benchmarks/bench_quantize.py --data $(DATA) --json benchmarks/results/quantize.json
 	$(BIN)/python benchmarks/bench_functional.py --json benchmarks/results/functional.json
 	$(BIN)/python benchmarks/bench_lodo.py --data $(DATA) --json benchmarks/results/lodo.json
 	$(BIN)/python benchmarks/bench_multilingual.py --data $(DATA) --json benchmarks/results/multilingual.json

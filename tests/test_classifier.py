@@ -39,8 +39,8 @@ def test_a_verdict_does_not_depend_on_what_else_is_in_the_batch(tiny: Classifier
     mixed = tiny.probabilities(
         ["a much longer message about feeding mid " * 5, "thanks for the heal", "x"]
     )
-    # int8 activations are quantized per batch, so only quantization noise may differ
-    np.testing.assert_allclose(alone[0], mixed[1], atol=2e-4)
+    # activations are quantized row by row: only float summation order may differ
+    np.testing.assert_allclose(alone[0], mixed[1], atol=1e-5)
 
 
 def test_long_text_is_read_in_windows_and_the_most_toxic_window_decides(
@@ -294,6 +294,22 @@ def test_the_shipped_model_keeps_its_functional_suite_rates(shipped: Classifier)
     result = run_suite(shipped)
     assert result.harmless_identity_passed >= SUITE_FLOORS["harmless_identity_passed"]
     assert result.hateful_flagged >= SUITE_FLOORS["hateful_flagged"]
+
+
+@needs_shipped_model
+def test_the_shipped_model_scores_an_excerpt_by_its_text_alone(shipped: Classifier) -> None:
+    """The same line, scored alone, in a batch, or among other neighbours, gets the same score:
+    a verdict on the moderator's record must not change with what was scanned beside it."""
+    from training.functional import load_suite
+
+    texts = [c.text for c in load_suite()][:192]
+    batched = shipped.probabilities(texts)
+    order = np.random.default_rng(3).permutation(len(texts))
+    shuffled = np.empty_like(batched)
+    shuffled[order] = shipped.probabilities([texts[i] for i in order])
+    alone = np.array([shipped.probabilities([t])[0] for t in texts[::8]])
+    np.testing.assert_allclose(shuffled, batched, atol=1e-5)
+    np.testing.assert_allclose(alone, batched[::8], atol=1e-5)
 
 
 @needs_shipped_model

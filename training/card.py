@@ -56,7 +56,8 @@ def render_card(
         "",
         "A one-stage toxicity classifier for game chat and voice transcripts: one model labels "
         "each excerpt as `non_toxic` or one of the categories below. Exported to ONNX and "
-        "dynamically quantized to int8; runs with ONNX Runtime, no PyTorch needed.",
+        "quantized to int8 (weights; activations per row, so an excerpt's score never depends "
+        "on what it is batched with); runs with ONNX Runtime, no PyTorch needed.",
         "",
         "## How it was made",
         "",
