@@ -163,25 +163,26 @@ class Classifier:
     def threshold_for(self, category: str) -> float:
         return self.category_thresholds.get(category, self.threshold)
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+    def probabilities(self, texts: Sequence[str], windows: bool = True) -> np.ndarray:
         """Class probabilities, one row per text; the most toxic window of a long text wins.
 
-        Only the first MAX_EXCERPT_CHARS characters of a text are read.
+        Only the first MAX_EXCERPT_CHARS characters of a text are read; with windows=False only
+        its first window (max_length tokens), as a model truncating its input reads it.
         """
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         out[:, 0] = 1.0
-        windows: list[tuple[int, list[int], list[int]]] = []
+        batch_rows: list[tuple[int, list[int], list[int]]] = []
         prepared = [(i, normalize(t[:MAX_EXCERPT_CHARS])) for i, t in enumerate(texts)]
         prepared = [(i, t) for i, t in prepared if t]
         encodings = self._tokenizer.encode_batch([t for _, t in prepared]) if prepared else []
         for (index, _), encoding in zip(prepared, encodings, strict=True):
-            for window in (encoding, *encoding.overflowing):
-                windows.append((index, window.ids, window.type_ids))
-        windows.sort(key=lambda w: len(w[1]))
+            for window in (encoding, *encoding.overflowing) if windows else (encoding,):
+                batch_rows.append((index, window.ids, window.type_ids))
+        batch_rows.sort(key=lambda w: len(w[1]))
         best = np.full(len(texts), -1.0, dtype=np.float32)
         batches = [
-            windows[start : start + self.batch_size]
-            for start in range(0, len(windows), self.batch_size)
+            batch_rows[start : start + self.batch_size]
+            for start in range(0, len(batch_rows), self.batch_size)
         ]
         if self._workers > 1 and len(batches) > 1:
             with ThreadPoolExecutor(min(self._workers, len(batches))) as pool:

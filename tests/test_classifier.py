@@ -55,6 +55,19 @@ def test_long_text_is_read_in_windows_and_the_most_toxic_window_decides(
     np.testing.assert_allclose(tiny.probabilities([long_text])[0], expected, atol=2e-4)
 
 
+def test_the_first_window_alone_can_be_read_as_a_truncating_model_reads_it(
+    tiny: Classifier,
+) -> None:
+    from models.normalize import normalize
+
+    text = "thanks for the heal " * 60 + "you are an idiot"
+    first = tiny._tokenizer.encode(normalize(text))
+    assert first.overflowing  # a long text: more than one window
+    only_first = tiny.probabilities([text], windows=False)[0]
+    np.testing.assert_allclose(only_first, tiny._run([(0, first.ids, first.type_ids)])[0])
+    assert tiny.probabilities([text])[0, 0] <= only_first[0]  # windows add, never remove
+
+
 def test_disguised_words_are_classified_like_the_plain_form(tiny: Classifier) -> None:
     pairs = [
         ("f*ck you", "fuck you"),
@@ -284,7 +297,7 @@ def test_the_shipped_model_flags_masked_profanity(shipped: Classifier, text: str
 
 # the shipped model's measured rates on the project's functional suite (benchmarks/results/
 # functional.json), less a small margin: a model that does worse must not ship unnoticed
-SUITE_FLOORS = {"harmless_identity_passed": 0.84, "hateful_flagged": 0.89}  # v5: 0.870, 0.923
+SUITE_FLOORS = {"harmless_identity_passed": 0.84, "hateful_flagged": 0.89}  # v5: 0.859, 0.942
 
 
 @needs_shipped_model
