@@ -12,6 +12,7 @@ flag is reported as ``method: "not checked"`` rather than passed as clean.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +31,11 @@ from models.normalize import normalize
 # verdict says how many characters were left), so a 10 MB line takes a moment, not ten minutes
 MAX_EXCERPT_CHARS = 10_000
 
-# a batch's token width is padded to a multiple of this: the int8 kernels multiply activation
-# rows in small tiles and take a leftover row another way, so without it a line's scores could
-# move (by up to 0.004 measured) with how many rows were batched before it; padded tokens are
-# masked out and do not change a line's scores
-PAD_TO_MULTIPLE = 8
+# a batch's token rows (excerpts x width) are made a multiple of this by widening the batch: the
+# int8 kernels multiply activation rows in small tiles and take a leftover row another way, so
+# without it a line's scores could move (by up to 0.004 measured) with how many rows were batched
+# before it. A full batch of 32 needs no padding; padded tokens are masked out.
+ROW_MULTIPLE = 8
 
 # how a verdict was reached
 METHOD_MODEL = "model"  # a trained model judged the excerpt in its language
@@ -199,7 +200,8 @@ class Classifier:
 
     def _run(self, batch: list[tuple[int, list[int], list[int]]]) -> np.ndarray:
         width = max(len(ids) for _, ids, _ in batch)
-        width = -(-width // PAD_TO_MULTIPLE) * PAD_TO_MULTIPLE
+        step = ROW_MULTIPLE // math.gcd(len(batch), ROW_MULTIPLE)
+        width = -(-width // step) * step
         ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros_like(ids)
         types = np.zeros_like(ids)
