@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -54,33 +55,6 @@ def _dynamic(fused: Path, out: Path) -> None:
     )
 
 
-def _nbits(block: int, embeddings: bool = True):  # type: ignore[no-untyped-def]
-    def run(fused: Path, out: Path) -> None:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from onnxruntime.quantization.matmul_nbits_quantizer import (
-            DefaultWeightOnlyQuantConfig,
-            MatMulNBitsQuantizer,
-        )
-
-        config = DefaultWeightOnlyQuantConfig(
-            block_size=block, is_symmetric=True, accuracy_level=4, bits=8
-        )
-        quantizer = MatMulNBitsQuantizer(onnx.load(str(fused)), algo_config=config)
-        quantizer.process()
-        quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
-        if embeddings:  # the embedding table as int8, as training/export.py does
-            quantize_dynamic(
-                str(out),
-                str(out),
-                op_types_to_quantize=["Gather"],
-                weight_type=QuantType.QInt8,
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
-
-    return run
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="a model folder")
@@ -90,11 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
 
-    from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from training.data import Source, load_source
-    from training.export import export_onnx
+    from training.export import export_onnx, fuse_bert, quantize_fused
 
     source = args.model / "trainable"
     _, shipped = load_config(args.model)
@@ -111,21 +84,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        fused = tmp_path / "fused.onnx"
-        export_onnx(model, tmp_path / "raw.onnx")
-        optimize_model(
-            str(tmp_path / "raw.onnx"),
-            model_type="bert",
-            num_heads=model.config.num_attention_heads,
-            hidden_size=model.config.hidden_size,
-            opt_level=1,
-        ).save_model_to_file(str(fused))
+        fused = fuse_bert(
+            export_onnx(model, tmp_path / "raw.onnx"),
+            tmp_path / "fused.onnx",
+            model.config.num_attention_heads,
+            model.config.hidden_size,
+        )
         AutoTokenizer.from_pretrained(source).backend_tokenizer.save(str(tmp_path / "tok.json"))
         variants = {
             "fp32": lambda f, out: shutil.copy(f, out),
             "dynamic (per batch)": _dynamic,
-            "MatMulNBits 8-bit, block 128, fp32 embeddings": _nbits(128, embeddings=False),
-            **{f"MatMulNBits 8-bit, block {b}, int8 embeddings": _nbits(b) for b in (128, 64, 32)},
+            "MatMulNBits 8-bit, block 128, fp32 embeddings": partial(
+                quantize_fused, block=128, embeddings=False
+            ),
+            **{
+                f"MatMulNBits 8-bit, block {b}, int8 embeddings": partial(quantize_fused, block=b)
+                for b in (128, 64, 32)
+            },
         }
         reference = None
         for name, make in variants.items():

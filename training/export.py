@@ -74,6 +74,53 @@ def export_onnx(model: torch.nn.Module, onnx_path: Path, opset: int = OPSET) -> 
     return onnx_path
 
 
+def fuse_bert(fp32_path: Path, fused_path: Path, num_heads: int = 0, hidden_size: int = 0) -> Path:
+    """ONNX Runtime's transformer fusions (attention, LayerNorm, GELU) for a BERT-like graph."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimize_model(
+        str(fp32_path),
+        model_type="bert",
+        num_heads=num_heads,
+        hidden_size=hidden_size,
+        opt_level=1,
+    ).save_model_to_file(str(fused_path))
+    return fused_path
+
+
+def quantize_fused(
+    fused_path: Path, int8_path: Path, block: int = QUANT_BLOCK, embeddings: bool = True
+) -> Path:
+    """Weight matrices to 8-bit MatMulNBits (symmetric, one scale per `block` inputs, accuracy
+    level 4: activations quantized per row, int8 multiplies); with embeddings, the embedding
+    table to int8 as well (a lookup, no activations)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(fused_path)),
+        algo_config=DefaultWeightOnlyQuantConfig(
+            block_size=block, is_symmetric=True, accuracy_level=4, bits=8
+        ),
+    )
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(int8_path), use_external_data_format=False)
+    if embeddings:
+        # fused ops come from the com.microsoft domain, which shape inference cannot type
+        quantize_dynamic(
+            str(int8_path),
+            str(int8_path),
+            op_types_to_quantize=["Gather"],
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    return int8_path
+
+
 def quantize_int8(
     fp32_path: Path, int8_path: Path, num_heads: int = 0, hidden_size: int = 0
 ) -> Path:
@@ -87,40 +134,9 @@ def quantize_int8(
     activation scale per batch and moved a line's P(toxic) with its neighbours
     (benchmarks/bench_quantize.py measures both against fp32).
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.matmul_nbits_quantizer import (
-        DefaultWeightOnlyQuantConfig,
-        MatMulNBitsQuantizer,
-    )
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    optimized = optimize_model(
-        str(fp32_path),
-        model_type="bert",
-        num_heads=num_heads,
-        hidden_size=hidden_size,
-        opt_level=1,
-    )
-    quantizer = MatMulNBitsQuantizer(
-        optimized.model,
-        algo_config=DefaultWeightOnlyQuantConfig(
-            block_size=QUANT_BLOCK, is_symmetric=True, accuracy_level=4, bits=8
-        ),
-    )
-    quantizer.process()
     with tempfile.TemporaryDirectory() as tmp:
-        matrices = Path(tmp) / "matrices.onnx"
-        quantizer.model.save_model_to_file(str(matrices), use_external_data_format=False)
-        # fused ops come from the com.microsoft domain, which shape inference cannot type
-        quantize_dynamic(
-            str(matrices),
-            str(int8_path),
-            op_types_to_quantize=["Gather"],
-            weight_type=QuantType.QInt8,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    return int8_path
+        fused = fuse_bert(fp32_path, Path(tmp) / "fused.onnx", num_heads, hidden_size)
+        return quantize_fused(fused, int8_path)
 
 
 def check_parity(
