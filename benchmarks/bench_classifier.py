@@ -323,6 +323,20 @@ def other_benchmarks() -> str:
             "",
             format_table([LodoResult(**r) for r in lodo["results"]]).rstrip(),
         ]
+    full = _result("lodo_finetune.json")
+    if full:
+        from bench_lodo_full import format_table as format_full
+
+        lines += [
+            "",
+            "### Leave one domain out, full recipe (`benchmarks/bench_lodo_full.py`)",
+            "",
+            "The training config with the domain taken out of training, everything else "
+            "unchanged, thresholds picked on the remaining sources' validation rows; int8, "
+            "toxic-vs-not. `old` = the v2 sources, `new` = the shipped recipe.",
+            "",
+            format_full(full).rstrip(),
+        ]
     other = _result("multilingual.json")
     if other:
         lines += [

@@ -359,6 +359,43 @@ def test_the_lodo_table_puts_recipes_side_by_side() -> None:
     assert lines[3].startswith("| olid | 50 (10) | 0.700 | 0.800 |  |  |")
 
 
+def test_a_held_out_config_leaves_the_domain_out_of_training_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    from training.lodo import held_out_config
+
+    default = Path(__file__).resolve().parents[1] / "training" / "configs" / "default.yaml"
+    base = yaml.safe_load(default.read_text(encoding="utf-8"))
+    by_name = {s["name"]: s for s in base["sources"]}
+
+    conda = held_out_config(base, "conda", "new")
+    names = [s["name"] for s in conda["sources"]]
+    assert "conda" not in names and "conda_valid" not in names
+    assert {s["name"]: s for s in conda["sources"]}["conda_test"]["split"] == "test"
+    assert "augment" in names and "toxigen_seeds" in names
+    assert {k: v for k, v in conda.items() if k not in ("sources", "name")} == {
+        k: v for k, v in base.items() if k not in ("sources", "name")
+    }
+
+    olid = held_out_config(base, "olid", "old")
+    moved = {s["name"]: s for s in olid["sources"]}
+    assert moved["olid"]["split"] == "test" and "split" not in by_name["olid"]
+    assert "augment" not in moved and "toxigen_seeds" not in moved
+    assert moved["conda"] == by_name["conda"]
+    assert held_out_config(base, "olid", "balanced")["identity_balance"] == 4.0
+    with pytest.raises(ValueError, match="unknown domain"):
+        held_out_config(base, "tweets", "new")
+
+    # the derived config is one `modlens train` reads
+    path = tmp_path / "lodo.yaml"
+    path.write_text(yaml.safe_dump(conda), encoding="utf-8")
+    loaded = load_config(path, tmp_path)
+    assert [s.name for s in loaded.sources] == names
+    assert loaded.seed == base["seed"] and loaded.epochs == base["epochs"]
+
+
 def test_the_functional_suite_is_the_projects_own_and_scored_per_functionality() -> None:
     from training.augment import IDENTITY_TEMPLATES, augmented_rows
     from training.functional import HARMLESS_IDENTITY, HATEFUL, load_suite, score_suite

@@ -25,6 +25,7 @@ Thresholds are picked on a validation sample of the *training* sources only.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import random
@@ -96,6 +97,43 @@ RECIPES: dict[str, tuple[str, ...]] = {
 }
 RECIPES["balanced"] = RECIPES["new"]
 IDENTITY_BALANCE_CAP = 4.0
+
+
+# The full-recipe version (benchmarks/bench_lodo_full.py): the shipped training config with a
+# domain taken out. "drop": its sources left out; "to_test": its sources moved whole to test.
+FULL_HELD_OUT: dict[str, dict[str, tuple[str, ...]]] = {
+    "conda": {"drop": ("conda", "conda_valid"), "to_test": ()},
+    "olid": {"drop": (), "to_test": ("olid",)},
+}
+NEW_SOURCES = ("toxigen_seeds", "augment")
+
+
+def held_out_config(config: dict[str, Any], domain: str, recipe: str) -> dict[str, Any]:
+    """A training config (as read from YAML) without ``domain`` in its training rows.
+
+    ``old`` also leaves out NEW_SOURCES, ``balanced`` adds identity-term balancing; the seed,
+    every other setting and the splits of the remaining sources stay as they are, so the
+    thresholds are picked on validation rows of those sources only.
+    """
+    if domain not in FULL_HELD_OUT:
+        raise ValueError(f"unknown domain {domain!r}; known: {', '.join(FULL_HELD_OUT)}")
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
+    names = {s["name"] for s in config["sources"]}
+    held = FULL_HELD_OUT[domain]
+    missing = sorted(set(held["drop"] + held["to_test"]) - names)
+    if missing:
+        raise ValueError(f"the config has no source named {', '.join(missing)}")
+    out = copy.deepcopy(config)
+    out["name"] = f"lodo-{domain}-{recipe}"
+    out["sources"] = [
+        {**s, "split": "test"} if s["name"] in held["to_test"] else s
+        for s in out["sources"]
+        if s["name"] not in held["drop"] and (recipe != "old" or s["name"] not in NEW_SOURCES)
+    ]
+    if recipe == "balanced":
+        out["identity_balance"] = IDENTITY_BALANCE_CAP
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,128 @@
+"""Leave one domain out with the full recipe: fine-tune the shipped recipe without a source, then
+score the exported int8 model on that source's test lines.
+
+bench_lodo.py compares recipes cheaply (a linear probe on frozen sentence embeddings, 600 rows a
+source). This is the expensive, faithful version for the domains that matter most to a studio:
+the shipped config (training/configs/default.yaml) with one domain taken out of training, every
+other setting unchanged, thresholds picked by the training's own rule on the validation rows of
+the sources that remain. Two recipes:
+
+- ``old``: the v2 model's sources (the config without ToxiGen's seeds and the generated rows);
+- ``new``: the shipped v5 recipe.
+
+Domains: ``conda`` (CONDA train and valid are left out; scored on CONDA's labeled test lines
+whose text is not in CONDA train/valid, the same lines as the shipped model's "CONDA unseen"),
+``olid`` (every OLID row is moved to the test split; scored on OLID's own test set, which is
+TweetEval's offensive test). Each model is also run through the functional suite.
+
+A cell takes 35-50 minutes on 2 cores (two cells side by side on one thread each: about 50).
+
+    python benchmarks/bench_lodo_full.py --data ../shared/datasets --out runs/lodo-ft \
+        --domains conda olid --recipes old new --threads 1 \
+        --json benchmarks/results/lodo_finetune.json
+
+With --score-only the runs already in --out are exported and scored, not trained again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+DEFAULT_CONFIG = ROOT / "training" / "configs" / "default.yaml"
+# the test set each domain is scored on (names from bench_classifier.test_sets)
+SCORED_ON = {"conda": "conda_test_unseen", "olid": "tweeteval_offensive_test"}
+RECIPES = ("old", "new")
+
+
+def score(name: str, model_dir: Path, data: Path, domain: str) -> dict[str, Any]:
+    """compare_models' numbers for one exported model, with the held-out set named."""
+    import compare_models
+
+    out = Path(model_dir) / "scores.json"
+    compare_models.main([f"{name}={model_dir}", "--data", str(data), "--json", str(out)])
+    row = json.loads(out.read_text(encoding="utf-8"))[name]
+    return {
+        "held_out": domain,
+        "scored_on": SCORED_ON[domain],
+        "held_out_scores": row[SCORED_ON[domain]],
+        **row,
+    }
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A markdown table: one row per held-out domain, the recipes side by side."""
+    recipes = [r for r in RECIPES if any(k.endswith(f"-{r}") for k in results)]
+    head = "| held out | scored on | " + " | ".join(f"{r} P / R / F1 | {r} AUC" for r in recipes)
+    lines = [head + " |", "|---|---|" + "---|---|" * len(recipes)]
+    for domain in dict.fromkeys(k.rsplit("-", 1)[0] for k in results):
+        cells = [domain, SCORED_ON[domain]]
+        for recipe in recipes:
+            row = results.get(f"{domain}-{recipe}")
+            if row is None:
+                cells += ["", ""]
+                continue
+            s = row["held_out_scores"]
+            cells += [
+                f"{s['precision']:.3f} / {s['recall']:.3f} / {s['f1']:.3f}",
+                f"{s['auc']:.3f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--out", type=Path, default=Path("runs/lodo-ft"))
+    parser.add_argument("--domains", nargs="+", default=list(SCORED_ON), choices=list(SCORED_ON))
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--threads", type=int, help="PyTorch threads while training")
+    parser.add_argument("--score-only", action="store_true", help="export and score existing runs")
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args(argv)
+    from training.cli import main as training_main
+    from training.lodo import held_out_config
+
+    base = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    for domain in args.domains:
+        for recipe in args.recipes:
+            name = f"{domain}-{recipe}"
+            config_path = args.out / f"{name}.yaml"
+            run_dir, model_dir = args.out / name, args.out / f"{name}-model"
+            if not args.score_only:
+                config_path.write_text(
+                    yaml.safe_dump(held_out_config(base, domain, recipe), sort_keys=False),
+                    encoding="utf-8",
+                )
+                train = ["train", "--config", str(config_path), "--data", str(args.data)]
+                train += ["--out", str(run_dir)]
+                if args.threads:
+                    train += ["--threads", str(args.threads)]
+                if training_main(train):
+                    return 1
+            export = ["export", "--run", str(run_dir), "--out", str(model_dir)]
+            if training_main([*export, "--parity-rows", "3000"]):
+                return 1
+            results[name] = score(name, model_dir, args.data, domain)
+            print(name, json.dumps(results[name]["held_out_scores"]), flush=True)
+    print(format_table(results), end="")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
