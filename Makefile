@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, from the local CPU wheel: otherwise pip pulls several GB of CUDA packages
 TORCH := torch==2.13.0
 
-.PHONY: run test bench bundle train-default lint format setup setup-dev system-deps clean
+.PHONY: run test bench bench-lodo-full bundle train-default lint format setup setup-dev system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench: setup-dev system-deps
 	$(BIN)/python benchmarks/bench_batch.py --json benchmarks/results/batch.json
 	$(BIN)/python benchmarks/conda_ceiling.py --data $(DATA) --audit benchmarks/results/conda_audit.csv \
 		--json benchmarks/results/conda_ceiling.json
+
+# leave one domain out with the full recipe: 4 training runs, one after another (2-3 hours on 2 cores)
+bench-lodo-full: setup-dev
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_lodo_full.py --data $(DATA) --out runs/lodo-ft --threads 2 \
+		--json benchmarks/results/lodo_finetune.json
 
 # retrain the shipped default model (about an hour on 2 cores), then export it into the app
 train-default: setup-dev

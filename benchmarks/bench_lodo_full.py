@@ -15,10 +15,11 @@ whose text is not in CONDA train/valid, the same lines as the shipped model's "C
 ``olid`` (every OLID row is moved to the test split; scored on OLID's own test set, which is
 TweetEval's offensive test). Each model is also run through the functional suite.
 
-A cell takes 35-50 minutes on 2 cores (two cells side by side on one thread each: about 50).
+On 2 cores a pair of runs side by side, one thread each, took 45-60 minutes (`modlens train
+--threads 1` by hand, then --score-only); this script trains them one after another.
 
     python benchmarks/bench_lodo_full.py --data ../shared/datasets --out runs/lodo-ft \
-        --domains conda olid --recipes old new --threads 1 \
+        --domains conda olid --recipes old new --threads 2 \
         --json benchmarks/results/lodo_finetune.json
 
 With --score-only the runs already in --out are exported and scored, not trained again.

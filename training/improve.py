@@ -71,6 +71,8 @@ class ImproveOptions:
     # vocabulary were a third of a step (2 cores: 1.95 s a step, 1.30 s frozen), and a
     # thousand decisions say little about 30,000 token vectors
     freeze_embeddings: bool = True
+    # lower weights learn the game more and forget more (benchmarks/tune_improve.py: 0.3 after
+    # 1,000 decisions cost one base 0.039 of its public validation F1); 1.0 kept
     distil_weight: float = 1.0
     holdout_fraction: float = 0.2
     max_length: int = 64  # tokens per training row (game chat is short)
