@@ -45,13 +45,15 @@ SCORED_ON = {"conda": "conda_test_unseen", "olid": "tweeteval_offensive_test"}
 RECIPES = ("old", "new")
 
 
-def score(name: str, model_dir: Path, data: Path, domain: str) -> dict[str, Any]:
+def score(model_dir: Path, data: Path, domain: str) -> dict[str, Any]:
     """compare_models' numbers for one exported model, with the held-out set named."""
-    import compare_models
+    from bench_classifier import test_sets
+    from compare_models import score_model
 
-    out = Path(model_dir) / "scores.json"
-    compare_models.main([f"{name}={model_dir}", "--data", str(data), "--json", str(out)])
-    row = json.loads(out.read_text(encoding="utf-8"))[name]
+    from models.classifier import Classifier
+
+    classifier = Classifier(model_dir, threads=2)
+    row = score_model(classifier, test_sets(data, classifier.labels))
     return {
         "held_out": domain,
         "scored_on": SCORED_ON[domain],
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             export = ["export", "--run", str(run_dir), "--out", str(model_dir)]
             if training_main([*export, "--parity-rows", "3000"]):
                 return 1
-            results[name] = score(name, model_dir, args.data, domain)
+            results[name] = score(model_dir, args.data, domain)
             print(name, json.dumps(results[name]["held_out_scores"]), flush=True)
     print(format_table(results), end="")
     if args.json:

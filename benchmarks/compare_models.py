@@ -27,6 +27,28 @@ from training.evaluate import evaluate  # noqa: E402
 from training.functional import run_suite  # noqa: E402
 
 
+def score_model(classifier: Classifier, sets: dict) -> dict:
+    """The floors' numbers for one model: F1 and more on each test set, the functional suite."""
+    limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
+    row: dict = {}
+    for set_name in ("conda_test_unseen", "tweeteval_offensive_test", "conda_test"):
+        rows = sets[set_name]
+        probs = classifier.probabilities([r.text for r in rows])
+        truth = np.array([classifier.labels.index(r.label) for r in rows])
+        binary = evaluate(probs, truth, classifier.labels, classifier.threshold, limits)
+        row[set_name] = {
+            k: round(binary["binary"][k], 4)
+            for k in ("precision", "recall", "f1", "macro_f1", "auc")
+        }
+    suite = run_suite(classifier)
+    row["functional"] = {
+        "harmless": round(suite.harmless_identity_passed, 4),
+        "hateful": round(suite.hateful_flagged, 4),
+        "per": {k: f"{p}/{t}" for k, (p, t) in suite.per_functionality.items()},
+    }
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", metavar="NAME=DIR")
@@ -39,25 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         name, _, folder = item.partition("=")
         classifier = Classifier(folder or name, threads=2)
         sets = sets or test_sets(Path(args.data), classifier.labels)
-        limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
-        row: dict = {}
-        for set_name in ("conda_test_unseen", "tweeteval_offensive_test", "conda_test"):
-            rows = sets[set_name]
-            probs = classifier.probabilities([r.text for r in rows])
-            truth = np.array([classifier.labels.index(r.label) for r in rows])
-            binary = evaluate(probs, truth, classifier.labels, classifier.threshold, limits)
-            row[set_name] = {
-                k: round(binary["binary"][k], 4)
-                for k in ("precision", "recall", "f1", "macro_f1", "auc")
-            }
-        suite = run_suite(classifier)
-        row["functional"] = {
-            "harmless": round(suite.harmless_identity_passed, 4),
-            "hateful": round(suite.hateful_flagged, 4),
-            "per": {k: f"{p}/{t}" for k, (p, t) in suite.per_functionality.items()},
-        }
-        out[name] = row
-        print(name, json.dumps(row))
+        out[name] = score_model(classifier, sets)
+        print(name, json.dumps(out[name]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0

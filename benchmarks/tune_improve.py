@@ -50,9 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from training.config import load_config as load_train_config
-    from training.data import build_splits, load_source
     from training.improve import ImproveOptions, _Stage, fine_tune, split_holdout, training_steps
-    from training.train import predict_proba
+    from training.train import config_splits, predict_proba
 
     _, config = load_config(args.base)
     labels = config.labels
@@ -62,11 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     undecided = [t for t, _ in lines[5000:15000]]
     train, _holdout = split_holdout(decisions, 0.2, 13)
     recipe = load_train_config(Path(args.base_config), args.data)
-    rows = []
-    for source in recipe.sources:
-        rows += load_source(source, labels, recipe.seed)
-    splits = build_splits(rows, recipe.seed, recipe.test_fraction, recipe.validation_fraction)
-    public = [(e.text, e.label) for e in splits["validation"]]
+    public = [(e.text, e.label) for e in config_splits(recipe)["validation"]]
     limits = [config.category_thresholds.get(c, config.threshold) for c in labels[1:]]
 
     def f1(probs: np.ndarray, cases: list[tuple[str, str]]) -> float:

@@ -105,7 +105,8 @@ FULL_HELD_OUT: dict[str, dict[str, tuple[str, ...]]] = {
     "conda": {"drop": ("conda", "conda_valid"), "to_test": ()},
     "olid": {"drop": (), "to_test": ("olid",)},
 }
-NEW_SOURCES = ("toxigen_seeds", "augment")
+# the sources the "new" recipe adds to the "old" one
+NEW_SOURCES = tuple(s for s in RECIPES["new"] if s not in RECIPES["old"])
 
 
 def held_out_config(config: dict[str, Any], domain: str, recipe: str) -> dict[str, Any]:
