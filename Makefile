@@ -51,7 +51,8 @@ bench: setup-dev system-deps
 	$(BIN)/python benchmarks/conda_ceiling.py --data $(DATA) --audit benchmarks/results/conda_audit.csv \
 		--json benchmarks/results/conda_ceiling.json
 
-# leave one domain out with the full recipe: 4 training runs, one after another (2-3 hours on 2 cores)
+# leave one domain out with the full recipe: 8 training runs (4 domains x 2 recipes), one after
+# another (5-6 hours on 2 cores)
 bench-lodo-full: setup-dev
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_lodo_full.py --data $(DATA) --out runs/lodo-ft --threads 2 \

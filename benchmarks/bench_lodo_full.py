@@ -13,7 +13,10 @@ the sources that remain. Two recipes:
 Domains: ``conda`` (CONDA train and valid are left out; scored on CONDA's labeled test lines
 whose text is not in CONDA train/valid, the same lines as the shipped model's "CONDA unseen"),
 ``olid`` (every OLID row is moved to the test split; scored on OLID's own test set, which is
-TweetEval's offensive test). Each model is also run through the functional suite.
+TweetEval's offensive test), ``davidson`` and ``hatexplain`` (their rows, as many as the config's
+``limit`` draws, are moved to the test split; scored on those of them the run kept in its test
+split, ``test.jsonl``, i.e. whose text is in no training or validation row). Each model is also
+run through the functional suite.
 
 On 2 cores a pair of runs side by side, one thread each, took 45-60 minutes (`modlens train
 --threads 1` by hand, then --score-only); this script trains them one after another.
@@ -40,26 +43,49 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 DEFAULT_CONFIG = ROOT / "training" / "configs" / "default.yaml"
-# the test set each domain is scored on (names from bench_classifier.test_sets)
-SCORED_ON = {"conda": "conda_test_unseen", "olid": "tweeteval_offensive_test"}
+# the test set each domain is scored on: a name from bench_classifier.test_sets, or "run test
+# split" for the domain's own rows in the run's test.jsonl
+RUN_TEST = "run test split"
+SCORED_ON = {
+    "conda": "conda_test_unseen",
+    "olid": "tweeteval_offensive_test",
+    "davidson": RUN_TEST,
+    "hatexplain": RUN_TEST,
+}
 RECIPES = ("old", "new")
 
 
-def score(model_dir: Path, data: Path, domain: str) -> dict[str, Any]:
+def run_test_rows(run_dir: Path, domain: str) -> list:
+    """The domain's rows in a run's test split (texts in no training or validation row)."""
+    from training.data import Example
+
+    rows = []
+    with open(run_dir / "test.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if row["source"] == domain:
+                rows.append(Example(row["text"], row["label"], row["source"], "test"))
+    if not rows:
+        raise ValueError(f"{run_dir}/test.jsonl has no {domain} rows")
+    return rows
+
+
+def score(model_dir: Path, run_dir: Path, data: Path, domain: str) -> dict[str, Any]:
     """compare_models' numbers for one exported model, with the held-out set named."""
     from bench_classifier import test_sets
-    from compare_models import score_model
+    from compare_models import binary_scores, score_model
 
     from models.classifier import Classifier
 
     classifier = Classifier(model_dir, threads=2)
     row = score_model(classifier, test_sets(data, classifier.labels))
-    return {
-        "held_out": domain,
-        "scored_on": SCORED_ON[domain],
-        "held_out_scores": row[SCORED_ON[domain]],
-        **row,
-    }
+    if SCORED_ON[domain] == RUN_TEST:
+        rows = run_test_rows(run_dir, domain)
+        held = {**binary_scores(classifier, rows), "rows": len(rows)}
+        held["toxic"] = sum(r.label != "non_toxic" for r in rows)
+    else:
+        held = row[SCORED_ON[domain]]
+    return {"held_out": domain, "scored_on": SCORED_ON[domain], "held_out_scores": held, **row}
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -68,7 +94,14 @@ def format_table(results: dict[str, Any]) -> str:
     head = "| held out | scored on | " + " | ".join(f"{r} P / R / F1 | {r} AUC" for r in recipes)
     lines = [head + " |", "|---|---|" + "---|---|" * len(recipes)]
     for domain in dict.fromkeys(k.rsplit("-", 1)[0] for k in results):
-        cells = [domain, SCORED_ON[domain]]
+        scored = SCORED_ON[domain]
+        first = next(iter(results[k] for k in results if k.startswith(f"{domain}-")))
+        if "rows" in first["held_out_scores"]:  # the run's own test rows: say how many
+            held = first["held_out_scores"]
+            scored = (
+                f"{domain} rows in the run's test split ({held['rows']}, {held['toxic']} toxic)"
+            )
+        cells = [domain, scored]
         for recipe in recipes:
             row = results.get(f"{domain}-{recipe}")
             if row is None:
@@ -91,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--threads", type=int, help="PyTorch threads while training")
     parser.add_argument("--score-only", action="store_true", help="export and score existing runs")
-    parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--json", metavar="PATH", help="results file; new cells are merged in")
     args = parser.parse_args(argv)
     from training.cli import main as training_main
     from training.lodo import held_out_config
@@ -99,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     base = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
 
     args.out.mkdir(parents=True, exist_ok=True)
+    # results are merged into --json, so domains can be run at different times
     results: dict[str, Any] = {}
+    if args.json and Path(args.json).exists():
+        results = json.loads(Path(args.json).read_text(encoding="utf-8"))
     for domain in args.domains:
         for recipe in args.recipes:
             name = f"{domain}-{recipe}"
@@ -119,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             export = ["export", "--run", str(run_dir), "--out", str(model_dir)]
             if training_main([*export, "--parity-rows", "3000"]):
                 return 1
-            results[name] = score(model_dir, args.data, domain)
+            results[name] = score(model_dir, run_dir, args.data, domain)
             print(name, json.dumps(results[name]["held_out_scores"]), flush=True)
     print(format_table(results), end="")
     if args.json:

@@ -27,19 +27,22 @@ from training.evaluate import evaluate  # noqa: E402
 from training.functional import run_suite  # noqa: E402
 
 
+def binary_scores(classifier: Classifier, rows: list) -> dict:
+    """Toxic-vs-not precision, recall, F1, macro-F1 and AUC of one model on labeled rows."""
+    limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
+    probs = classifier.probabilities([r.text for r in rows])
+    truth = np.array([classifier.labels.index(r.label) for r in rows])
+    binary = evaluate(probs, truth, classifier.labels, classifier.threshold, limits)
+    return {
+        k: round(binary["binary"][k], 4) for k in ("precision", "recall", "f1", "macro_f1", "auc")
+    }
+
+
 def score_model(classifier: Classifier, sets: dict) -> dict:
     """The floors' numbers for one model: F1 and more on each test set, the functional suite."""
-    limits = [classifier.threshold_for(c) for c in classifier.labels[1:]]
     row: dict = {}
     for set_name in ("conda_test_unseen", "tweeteval_offensive_test", "conda_test"):
-        rows = sets[set_name]
-        probs = classifier.probabilities([r.text for r in rows])
-        truth = np.array([classifier.labels.index(r.label) for r in rows])
-        binary = evaluate(probs, truth, classifier.labels, classifier.threshold, limits)
-        row[set_name] = {
-            k: round(binary["binary"][k], 4)
-            for k in ("precision", "recall", "f1", "macro_f1", "auc")
-        }
+        row[set_name] = binary_scores(classifier, sets[set_name])
     suite = run_suite(classifier)
     row["functional"] = {
         "harmless": round(suite.harmless_identity_passed, 4),

@@ -385,6 +385,10 @@ def test_a_held_out_config_leaves_the_domain_out_of_training_and_nothing_else(
     assert "augment" not in moved and "toxigen_seeds" not in moved
     assert moved["conda"] == by_name["conda"]
     assert held_out_config(base, "olid", "balanced")["identity_balance"] == 4.0
+    for domain in ("davidson", "hatexplain"):
+        held = {s["name"]: s for s in held_out_config(base, domain, "new")["sources"]}
+        assert held[domain] == {**by_name[domain], "split": "test"}
+        assert all(held[n] == by_name[n] for n in by_name if n != domain)
     with pytest.raises(ValueError, match="unknown domain"):
         held_out_config(base, "tweets", "new")
 

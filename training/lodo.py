@@ -104,6 +104,8 @@ IDENTITY_BALANCE_CAP = 4.0
 FULL_HELD_OUT: dict[str, dict[str, tuple[str, ...]]] = {
     "conda": {"drop": ("conda", "conda_valid"), "to_test": ()},
     "olid": {"drop": (), "to_test": ("olid",)},
+    "davidson": {"drop": (), "to_test": ("davidson",)},
+    "hatexplain": {"drop": (), "to_test": ("hatexplain",)},
 }
 # the sources the "new" recipe adds to the "old" one
 NEW_SOURCES = tuple(s for s in RECIPES["new"] if s not in RECIPES["old"])
