@@ -38,6 +38,9 @@ def test_lines_from_standard_input_are_classified_even_when_not_utf8(
     assert rows[0]["text"] == "hello there"
     assert rows[1]["text"].startswith("caf") and rows[1]["text"].endswith("noob")
     assert rows[2] == {**rows[2], "text": "", "label": "non_toxic", "toxic": False}
+    # `-` reads standard input too, not the text "-"
+    dash = _run(["classify", "--model", str(tiny_model_dir), "--json", "-"], b"gg\nwp\n")
+    assert [json.loads(line)["text"] for line in dash.stdout.decode().splitlines()] == ["gg", "wp"]
 
 
 def test_the_table_lists_every_excerpt_with_its_label(tiny_model_dir: Path) -> None:

@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "classify",
         help="classify text excerpts",
-        description="Classify each TEXT, or each line of standard input when no TEXT is given.",
+        description="Classify each TEXT, or each line of standard input when no TEXT (or `-`) is "
+        "given.",
     )
     parser.add_argument("texts", nargs="*", metavar="TEXT")
     parser.add_argument(
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     colour = use_colour(args.color)
     width = shutil.get_terminal_size((100, 20)).columns
-    lines = args.texts if args.texts else _stdin_lines()
+    # `-` alone reads standard input, as most command-line tools do
+    lines = args.texts if args.texts and args.texts != ["-"] else _stdin_lines()
     if not args.json:
         print(paint(f"{'#':>5}  {'label':<15} {'P(toxic)':>7}  text", "dim", colour))
     index, flagged = 0, 0
