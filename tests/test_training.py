@@ -1,6 +1,7 @@
 import csv
 import json
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -357,6 +358,35 @@ def test_the_lodo_table_puts_recipes_side_by_side() -> None:
     assert "old F1" in lines[0] and "new F1" in lines[0]
     assert lines[2].startswith("| conda | 50 (10) | 0.500 | 0.800 | 0.600 | 0.800 |")
     assert lines[3].startswith("| olid | 50 (10) | 0.700 | 0.800 |  |  |")
+
+
+def test_a_held_out_domain_is_scored_on_its_own_rows_in_the_runs_test_split(
+    tmp_path: Path,
+) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_lodo_full import format_table, run_test_rows
+
+    rows = [
+        {"text": "you are trash", "label": "insult", "source": "davidson"},
+        {"text": "nice game", "label": "non_toxic", "source": "conda_test"},
+        {"text": "have a nice day", "label": "non_toxic", "source": "davidson"},
+    ]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    held = run_test_rows(tmp_path, "davidson")
+    assert [(e.text, e.label, e.split) for e in held] == [
+        ("you are trash", "insult", "test"),
+        ("have a nice day", "non_toxic", "test"),
+    ]
+    with pytest.raises(ValueError, match="no hatexplain rows"):
+        run_test_rows(tmp_path, "hatexplain")
+
+    scores = {"precision": 0.9, "recall": 0.8, "f1": 0.85, "auc": 0.7, "rows": 2, "toxic": 1}
+    table = format_table({"davidson-new": {"held_out_scores": scores}}).splitlines()
+    assert table[0].startswith("| held out | scored on | new P / R / F1 | new AUC")
+    assert table[2] == (
+        "| davidson | davidson rows in the run's test split (2, 1 toxic) | "
+        "0.900 / 0.800 / 0.850 | 0.700 |"
+    )
 
 
 def test_a_held_out_config_leaves_the_domain_out_of_training_and_nothing_else(
