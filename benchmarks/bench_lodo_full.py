@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from models.taxonomy import NON_TOXIC  # noqa: E402
+
 DEFAULT_CONFIG = ROOT / "training" / "configs" / "default.yaml"
 # the test set each domain is scored on: a name from bench_classifier.test_sets, or "run test
 # split" for the domain's own rows in the run's test.jsonl
@@ -57,14 +59,9 @@ RECIPES = ("old", "new")
 
 def run_test_rows(run_dir: Path, domain: str) -> list:
     """The domain's rows in a run's test split (texts in no training or validation row)."""
-    from training.data import Example
+    from training.data import read_test_rows
 
-    rows = []
-    with open(run_dir / "test.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["source"] == domain:
-                rows.append(Example(row["text"], row["label"], row["source"], "test"))
+    rows = [e for e in read_test_rows(run_dir) if e.source == domain]
     if not rows:
         raise ValueError(f"{run_dir}/test.jsonl has no {domain} rows")
     return rows
@@ -82,7 +79,7 @@ def score(model_dir: Path, run_dir: Path, data: Path, domain: str) -> dict[str, 
     if SCORED_ON[domain] == RUN_TEST:
         rows = run_test_rows(run_dir, domain)
         held = {**binary_scores(classifier, rows), "rows": len(rows)}
-        held["toxic"] = sum(r.label != "non_toxic" for r in rows)
+        held["toxic"] = sum(r.label != NON_TOXIC for r in rows)
     else:
         held = row[SCORED_ON[domain]]
     return {"held_out": domain, "scored_on": SCORED_ON[domain], "held_out_scores": held, **row}
@@ -95,9 +92,9 @@ def format_table(results: dict[str, Any]) -> str:
     lines = [head + " |", "|---|---|" + "---|---|" * len(recipes)]
     for domain in dict.fromkeys(k.rsplit("-", 1)[0] for k in results):
         scored = SCORED_ON[domain]
-        first = next(iter(results[k] for k in results if k.startswith(f"{domain}-")))
-        if "rows" in first["held_out_scores"]:  # the run's own test rows: say how many
-            held = first["held_out_scores"]
+        if scored == RUN_TEST:  # the run's own test rows: say how many
+            cell = next(results[k] for k in results if k.startswith(f"{domain}-"))
+            held = cell["held_out_scores"]
             scored = (
                 f"{domain} rows in the run's test split ({held['rows']}, {held['toxic']} toxic)"
             )

@@ -186,8 +186,6 @@ def test_training_evaluation_and_export_run_end_to_end_on_tiny_data(
     assert len(verdicts) == 2
 
     # a weight average of the run and its base: thresholds and test metrics measured again
-    import sys
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from weight_average import main as average
 

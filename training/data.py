@@ -406,6 +406,16 @@ def stratified_sample(examples: list[Example], limit: int, seed: int) -> list[Ex
     return kept
 
 
+def read_test_rows(run_dir: str | Path) -> list[Example]:
+    """The test split a training run wrote to its folder (test.jsonl), in the run's order."""
+    rows = []
+    for line in (Path(run_dir) / "test.jsonl").read_text("utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.append(Example(row["text"], row["label"], row["source"], "test"))
+    return rows
+
+
 def text_key(text: str) -> str:
     return " ".join(normalize(text).lower().split())
 

@@ -8,7 +8,6 @@ and length), `quantize_int8` (ONNX Runtime's transformer fusions, then int8 weig
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -29,6 +28,7 @@ from models.model_folder import (
     ModelConfig,
     write_config,
 )
+from training.data import read_test_rows
 from training.evaluate import binary_f1
 from training.train import predict_proba
 
@@ -255,9 +255,5 @@ def save_reference(model_dir: str | Path, out_dir: str | Path) -> None:
 
 
 def load_test_split(run_dir: Path, labels: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
-    rows = [
-        json.loads(line)
-        for line in (run_dir / "test.jsonl").read_text("utf-8").splitlines()
-        if line.strip()
-    ]
-    return [r["text"] for r in rows], np.array([labels.index(r["label"]) for r in rows])
+    rows = read_test_rows(run_dir)
+    return [r.text for r in rows], np.array([labels.index(r.label) for r in rows])
