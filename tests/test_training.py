@@ -2,6 +2,7 @@ import csv
 import json
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -244,6 +245,66 @@ def test_toxigen_seed_sentences_are_labeled_by_their_file_name(tmp_path: Path) -
         "nobody wants them": "identity_hate",
         "they celebrate a holiday in spring": "non_toxic",
     }
+
+
+def test_hateful_seeds_are_rejected_and_endorsed_in_frames_that_keep_the_seed_words() -> None:
+    from training.augment import framed_seed_rows
+
+    seeds = [
+        ("They are all vile.", "hate"),
+        ("why do they even exist?", "hate"),
+        ("they celebrate a holiday in spring", "neutral"),
+    ]
+    rows = list(framed_seed_rows(seeds, per_hate=2))
+    kinds = [(kind, seed) for _, kind, seed in rows]
+    assert kinds == [
+        ("rejected", "They are all vile."),
+        ("rejected", "They are all vile."),
+        ("endorsed", "They are all vile."),
+        ("rejected", "why do they even exist?"),
+        ("rejected", "why do they even exist?"),
+        ("endorsed", "why do they even exist?"),
+        ("neutral_endorsed", "they celebrate a holiday in spring"),
+    ]
+    for text, _, seed in rows:
+        inner = seed.rstrip(".!")
+        assert inner[0].lower() + inner[1:] in text
+    # a question is only ever quoted, never read as a "that ..." clause
+    question = [t for t, _, seed in rows if seed.endswith("?")]
+    assert all('"why do they even exist?"' in t for t in question)
+    # the two rejecting frames of one seed differ
+    assert rows[0][0] != rows[1][0]
+
+
+def test_framed_seed_rows_share_their_seeds_split_and_labels_follow_the_frame(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "demonstrations" / "group"
+    folder.mkdir(parents=True)
+    hate = [f"group {i} people are vermin number {i}" for i in range(60)]
+    (folder / "hate_group_sentences.txt").write_text("\n".join(f"- {t}" for t in hate) + "\n")
+    (folder / "neutral_group_sentences.txt").write_text("- group people like spring\n")
+    seeds = load_source(Source("toxigen_seeds", "toxigen_seeds", folder.parent, {}), CATEGORIES)
+    framed = load_source(Source("toxigen_framed", "toxigen_framed", folder.parent, {}), CATEGORIES)
+    assert len(framed) == 60 * 3 + 1
+    by_label = Counter(e.label for e in framed)
+    assert by_label == {"non_toxic": 121, "identity_hate": 60}
+    splits = build_splits(seeds + framed, seed=13, test_fraction=0.3, validation_fraction=0.3)
+    split_of = {e.text: name for name, rows in splits.items() for e in rows}
+    assert {split_of[t] for t in hate} == {"train", "validation", "test"}
+    for e in framed:
+        assert split_of[e.text] == split_of[e.split_key]
+    # a config can keep only the rejecting frames
+    only_rejected = load_source(
+        Source(
+            "toxigen_framed",
+            "toxigen_framed",
+            folder.parent,
+            {"endorsed": None, "neutral_endorsed": None},
+        ),
+        CATEGORIES,
+    )
+    assert len(only_rejected) == 120 and {e.label for e in only_rejected} == {"non_toxic"}
 
 
 def test_germeval_and_the_russian_set_keep_their_own_splits(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ templates, so its scores are not inflated by these.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from models.taxonomy import NON_TOXIC
@@ -213,6 +213,62 @@ FLAMING_HARMLESS: tuple[str, ...] = (
 
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 _HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}  # Cyrillic
+
+
+# Real hateful sentences (ToxiGen's seeds) inside frames that reject them or say them approvingly.
+# The hand-written claims above are 15 phrases; these put hundreds of real wordings of hate into
+# the same contrast, so the frame, not the hateful words inside it, has to decide the label. The
+# approving frames mirror the rejecting ones, so neither quotation marks nor "that" clauses decide
+# alone; neutral seeds said approvingly stay harmless.
+SEED_FRAMES: dict[str, tuple[str, ...]] = {
+    "rejected": (
+        'someone in team chat just wrote "{s}". reported',
+        'muted the guy who typed "{s}"',
+        '"{s}" is a bigoted lie and you know it',
+        'can a mod delete "{s}" from general please',
+        'people who post "{s}" get banned here, read the rules',
+        "i do not agree that {s}",
+        "no, it is simply false that {s}",
+        "anyone who believes {s} needs to log off and read a book",
+    ),
+    "endorsed": (
+        'someone finally said it: "{s}"',
+        'my duo typed "{s}" and honestly he is right',
+        '"{s}" is just the truth',
+        "i agree that {s}",
+        "it is simply true that {s}",
+        "anyone who denies that {s} is lying to you",
+    ),
+}
+
+# questions and commands read only inside quotation marks, not as a "that ..." clause
+_NOT_A_CLAUSE = ("do ", "don't ", "dont ", "never ", "stop ", "why ", "how ", "what ", "if ")
+_QUOTE_FRAMES = {k: tuple(f for f in v if '"{s}"' in f) for k, v in SEED_FRAMES.items()}
+
+
+def framed_seed_rows(
+    seeds: Iterable[tuple[str, str]], per_hate: int = 2, seed: int = 13
+) -> Iterator[tuple[str, str, str]]:
+    """(framed text, kind, seed text) for ToxiGen-style seeds given as (text, "hate"|"neutral").
+
+    Each hateful seed is said in per_hate rejecting frames (kind ``rejected``: harmless) and one
+    approving frame (``endorsed``: hateful); each neutral seed in one approving frame
+    (``neutral_endorsed``: harmless). The seed text travels with its rows so they can share its
+    split."""
+    rng = random.Random(seed)
+    for text, kind in seeds:
+        inner = text.strip().rstrip(".!").strip()
+        if not inner:
+            continue
+        inner = inner[0].lower() + inner[1:]
+        clause = not inner.endswith("?") and not inner.startswith(_NOT_A_CLAUSE)
+        fits = SEED_FRAMES if clause else _QUOTE_FRAMES
+        if kind == "hate":
+            for frame in rng.sample(fits["rejected"], min(per_hate, len(fits["rejected"]))):
+                yield frame.format(s=inner), "rejected", text
+            yield rng.choice(fits["endorsed"]).format(s=inner), "endorsed", text
+        elif kind == "neutral":
+            yield rng.choice(fits["endorsed"]).format(s=inner), "neutral_endorsed", text
 
 
 def identity_rows() -> Iterator[tuple[str, str, str]]:

@@ -28,6 +28,11 @@ SOURCE_INFO = {
         "ToxiGen seed sentences (Hartvigsen et al., 2022): neutral and hateful mentions of groups",
         "MIT + CDLA-Permissive-2.0",
     ),
+    "toxigen_framed": (
+        "ToxiGen's seed sentences inside modlens's own frames (training/augment.py): hateful "
+        "seeds quoted or denied to reject them (harmless) and said approvingly (hateful)",
+        "MIT + CDLA-Permissive-2.0; the frames are the project's own",
+    ),
     "augment": (
         "modlens's own generated rows (training/augment.py): counterfactual identity "
         "statements, hateful claims said, denied and quoted to reject them, masked profanity, "

@@ -31,6 +31,7 @@ class Example:
     label: str
     source: str
     split: str | None = None  # the source's own split, if it defines one
+    split_key: str | None = None  # text whose hash decides the split (default: this text)
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,16 @@ def read_toxigen_seeds(source: Source) -> Iterator[tuple[str, str, str | None]]:
                 yield text, kind, None
 
 
+def read_toxigen_framed(source: Source) -> Iterator[tuple[str, str, str | None, str]]:
+    """ToxiGen's seeds inside rejecting and approving frames (training.augment.framed_seed_rows);
+    each row's split follows its seed's, so a seed and its framed copies never straddle splits."""
+    from training.augment import framed_seed_rows
+
+    seeds = [(text, kind) for text, kind, _ in read_toxigen_seeds(source)]
+    for text, kind, seed_text in framed_seed_rows(seeds):
+        yield text, kind, None, seed_text
+
+
 def read_germeval(source: Source) -> Iterator[tuple[str, str, str | None]]:
     """GermEval 2018: text, coarse and fine label, tab-separated, no header."""
     for name, split in (("germeval2018.training.txt", "train"), ("germeval2018.test.txt", "test")):
@@ -290,7 +301,8 @@ def _unquote_cell(value: str) -> str:
     return value
 
 
-READERS: dict[str, Callable[[Source], Iterator[tuple[str, str, str | None]]]] = {
+# A reader yields (text, raw label, split or None), and may add the text that decides the split.
+READERS: dict[str, Callable[[Source], Iterator[tuple[Any, ...]]]] = {
     "conda": read_conda,
     "olid": read_olid,
     "tweeteval": read_tweeteval,
@@ -302,6 +314,7 @@ READERS: dict[str, Callable[[Source], Iterator[tuple[str, str, str | None]]]] = 
     "hateval": read_hateval,
     "labeled": read_labeled_file,
     "toxigen_seeds": read_toxigen_seeds,
+    "toxigen_framed": read_toxigen_framed,
     "germeval": read_germeval,
     "russian": read_russian,
     "augment": read_augment,
@@ -351,6 +364,11 @@ DEFAULT_MAPPINGS: dict[str, dict[str, str | None]] = {
     "labeled": {},
     # weak labels (by file name); used for the neutral identity mentions above all
     "toxigen_seeds": {"neutral": NON_TOXIC, "hate": "identity_hate"},
+    "toxigen_framed": {
+        "rejected": NON_TOXIC,
+        "endorsed": "identity_hate",
+        "neutral_endorsed": NON_TOXIC,
+    },
     "germeval": {
         "OTHER": NON_TOXIC,
         "PROFANITY": "profanity",
@@ -370,7 +388,7 @@ def load_source(source: Source, categories: tuple[str, ...], seed: int = 13) -> 
         raise DataError(f"{source.name}: path not found: {source.path}")
     mapping = {**DEFAULT_MAPPINGS[source.format], **source.mapping}
     examples = []
-    for text, raw_label, split in READERS[source.format](source):
+    for text, raw_label, split, *key in READERS[source.format](source):
         label = (
             raw_label
             if source.format == "labeled" and raw_label in categories and raw_label not in mapping
@@ -386,7 +404,7 @@ def load_source(source: Source, categories: tuple[str, ...], seed: int = 13) -> 
         split = source.split or split
         if split is not None and split not in SPLITS:
             raise DataError(f"{source.name}: unknown split {split!r}")
-        examples.append(Example(text.strip(), label, source.name, split))
+        examples.append(Example(text.strip(), label, source.name, split, *key))
     if source.limit and len(examples) > source.limit:
         examples = stratified_sample(examples, source.limit, seed)
     return examples
@@ -443,7 +461,11 @@ def build_splits(
         key = text_key(ex.text)
         if not key:
             continue
-        split = ex.split or _hash_split(key, seed, (test_fraction, validation_fraction))
+        split = ex.split or _hash_split(
+            text_key(ex.split_key) if ex.split_key else key,
+            seed,
+            (test_fraction, validation_fraction),
+        )
         grouped[split][key].append(ex)
     seen: set[str] = set()
     out: dict[str, list[Example]] = {}
