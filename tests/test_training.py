@@ -307,6 +307,33 @@ def test_framed_seed_rows_share_their_seeds_split_and_labels_follow_the_frame(
     assert len(only_rejected) == 120 and {e.label for e in only_rejected} == {"non_toxic"}
 
 
+def test_a_hateful_claim_is_negated_at_its_first_auxiliary_both_ways() -> None:
+    from training.augment import negate_claim, negated_seed_rows
+
+    assert negate_claim("they are all snakes") == "they are not all snakes"
+    assert negate_claim("they should not be allowed to vote.") == "they should be allowed to vote"
+    assert negate_claim("Bisexuality isn't real") == "Bisexuality is real"
+    assert negate_claim("they can't be trusted") == "they can be trusted"
+    # nothing near the start to negate, or more than one claim: no row
+    assert negate_claim("what a bunch of losers those people really always were") is None
+    assert negate_claim("they are dirty, and they should leave") is None
+    assert negate_claim("they are vile because of their religion") is None
+    assert negate_claim("there is no way they are people") is None
+    assert negate_claim("if you are one of them you should leave") is None
+    rows = list(negated_seed_rows([("they are vermin", "hate"), ("they are kind", "neutral")]))
+    assert rows == [("they are not vermin", "negated", "they are vermin")]
+
+
+def test_negated_seed_rows_are_harmless_and_keep_their_seeds_split(tmp_path: Path) -> None:
+    folder = tmp_path / "demonstrations" / "group"
+    folder.mkdir(parents=True)
+    (folder / "hate_group_sentences.txt").write_text("- they are vermin\n- look at them\n")
+    rows = load_source(Source("toxigen_negated", "toxigen_negated", folder.parent, {}), CATEGORIES)
+    assert [(e.text, e.label, e.split_key) for e in rows] == [
+        ("they are not vermin", "non_toxic", "they are vermin")
+    ]
+
+
 def test_germeval_and_the_russian_set_keep_their_own_splits(tmp_path: Path) -> None:
     germeval = tmp_path / "germeval"
     germeval.mkdir()

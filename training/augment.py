@@ -271,6 +271,65 @@ def framed_seed_rows(
             yield rng.choice(fits["endorsed"]).format(s=inner), "neutral_endorsed", text
 
 
+# Negating a hateful seed sentence where it says its claim: the first auxiliary verb within the
+# first words gains or loses its "not" ("they are all snakes" -> "they are not all snakes",
+# "they should not be allowed to vote" -> "they should be allowed to vote"). Hateful seeds carry
+# "not" as often as harmless ones then, so the word alone cannot decide the label.
+_AUX = ("are", "is", "was", "were", "should", "can", "will", "would", "could", "must", "do", "does")
+_NEGATED_AUX = {
+    "don't": "do", "dont": "do", "doesn't": "does", "doesnt": "does", "can't": "can",
+    "cant": "can", "cannot": "can", "won't": "will", "wont": "will", "isn't": "is",
+    "isnt": "is", "aren't": "are", "arent": "are", "shouldn't": "should", "shouldnt": "should",
+    "wasn't": "was", "weren't": "were", "wouldn't": "would", "couldn't": "could",
+    "mustn't": "must",
+}  # fmt: skip
+_AUX_WINDOW = 6
+_MORE_THAN_ONE_CLAIM = (
+    ".",
+    ",",
+    ";",
+    "?",
+    " because ",
+    " but ",
+    " and ",
+    " so ",
+    " who ",
+    " that ",
+)
+
+
+def negate_claim(text: str) -> str | None:
+    """text with its first auxiliary verb's negation toggled, or None when the first
+    _AUX_WINDOW words have no auxiliary, or the sentence says more than one thing."""
+    claim = text.strip().rstrip(".!")
+    if any(mark in claim for mark in _MORE_THAN_ONE_CLAIM) or claim.lower().startswith(
+        ("if ", "when ", "don't ", "do not ")
+    ):
+        return None  # a second clause could keep the sentence hateful
+    words = claim.split()
+    for i, word in enumerate(words[:_AUX_WINDOW]):
+        low = word.lower()
+        if low in _NEGATED_AUX:
+            return " ".join([*words[:i], _NEGATED_AUX[low], *words[i + 1 :]])
+        if low in _AUX:
+            if i + 1 < len(words) and words[i + 1].lower() in ("no", "never", "nothing"):
+                return None
+            if i + 1 < len(words) and words[i + 1].lower() == "not":
+                return " ".join([*words[: i + 1], *words[i + 2 :]])
+            return " ".join([*words[: i + 1], "not", *words[i + 1 :]])
+    return None
+
+
+def negated_seed_rows(seeds: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, str]]:
+    """(negated text, "negated", seed text) for each hateful seed with an auxiliary verb near its
+    start; neutral seeds are left out (a negated harmless statement can be hateful)."""
+    for text, kind in seeds:
+        if kind == "hate":
+            negated = negate_claim(text.strip())
+            if negated:
+                yield negated, "negated", text
+
+
 def identity_rows() -> Iterator[tuple[str, str, str]]:
     """(text, label, kind) for every identity template and group."""
     for kind, label, template in IDENTITY_TEMPLATES:

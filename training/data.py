@@ -242,6 +242,16 @@ def read_toxigen_framed(source: Source) -> Iterator[tuple[str, str, str | None, 
         yield text, kind, None, seed_text
 
 
+def read_toxigen_negated(source: Source) -> Iterator[tuple[str, str, str | None, str]]:
+    """ToxiGen's hateful seeds with their claim negated (training.augment.negated_seed_rows),
+    each in its seed's split."""
+    from training.augment import negated_seed_rows
+
+    seeds = [(text, kind) for text, kind, _ in read_toxigen_seeds(source)]
+    for text, kind, seed_text in negated_seed_rows(seeds):
+        yield text, kind, None, seed_text
+
+
 def read_germeval(source: Source) -> Iterator[tuple[str, str, str | None]]:
     """GermEval 2018: text, coarse and fine label, tab-separated, no header."""
     for name, split in (("germeval2018.training.txt", "train"), ("germeval2018.test.txt", "test")):
@@ -315,6 +325,7 @@ READERS: dict[str, Callable[[Source], Iterator[tuple[Any, ...]]]] = {
     "labeled": read_labeled_file,
     "toxigen_seeds": read_toxigen_seeds,
     "toxigen_framed": read_toxigen_framed,
+    "toxigen_negated": read_toxigen_negated,
     "germeval": read_germeval,
     "russian": read_russian,
     "augment": read_augment,
@@ -369,6 +380,7 @@ DEFAULT_MAPPINGS: dict[str, dict[str, str | None]] = {
         "endorsed": "identity_hate",
         "neutral_endorsed": NON_TOXIC,
     },
+    "toxigen_negated": {"negated": NON_TOXIC},
     "germeval": {
         "OTHER": NON_TOXIC,
         "PROFANITY": "profanity",
