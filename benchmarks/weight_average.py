@@ -20,7 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.average import WEIGHTS, AverageError, average_weights, write_run  # noqa: E402
+from training.average import (  # noqa: E402
+    WEIGHTS,
+    AverageError,
+    add_ingredient_sources,
+    average_weights,
+    write_run,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             "(a weight average, WiSE-FT), thresholds picked again on validation"
         )
         results = reevaluate(args.out, load_config(args.config, args.data), note)
+        if (args.base.parent / "config.yaml").is_file():
+            # the base is a run's one_stage folder: its sources are the average's too
+            added = add_ingredient_sources(args.out, args.base.parent)
+            print(f"sources of {args.base.parent} added to the model card: {', '.join(added)}")
         binary = results["one_stage"]["test"]["binary"]
         print(f"test toxic-vs-not F1 {binary['f1']:.3f}, AUC {binary['auc']:.3f}")
     return 0

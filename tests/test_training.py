@@ -616,3 +616,25 @@ def test_weights_are_averaged_layer_by_layer(tmp_path: Path) -> None:
     odd = _fake_run(tmp_path / "odd", 13, {"w": torch.zeros(3, 2)})
     with pytest.raises(AverageError, match="other layers"):
         average_weights([files[0], odd / "one_stage" / "model.safetensors"])
+
+
+def test_an_average_names_the_sources_of_both_runs_in_its_card(tmp_path: Path) -> None:
+    import yaml
+
+    from training.average import add_ingredient_sources
+
+    out, other = tmp_path / "out", tmp_path / "other"
+    for folder, names, rows in ((out, ["conda"], 10), (other, ["conda", "toxigen_framed"], 7)):
+        folder.mkdir()
+        sources = [{"name": n, "format": n, "path": n} for n in names]
+        (folder / "config.yaml").write_text(yaml.safe_dump({"sources": sources}))
+        counts = {n: rows for n in names}
+        (folder / "data.json").write_text(json.dumps({"train": {"sources": counts}}))
+    (out / "metrics.json").write_text(json.dumps({"data": {"train": {"sources": {"conda": 10}}}}))
+    assert add_ingredient_sources(out, other) == ["toxigen_framed"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["train"]["sources"] == {"conda": 10, "toxigen_framed": 7}
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert [s["name"] for s in config["sources"]] == ["conda", "toxigen_framed"]
+    counts = json.loads((out / "data.json").read_text())["train"]["sources"]
+    assert counts == {"conda": 10, "toxigen_framed": 7}

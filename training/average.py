@@ -89,6 +89,32 @@ def write_run(template: Path, out: Path, weights: dict[str, Any]) -> None:
     save_file(weights, str(out / "one_stage" / WEIGHTS), metadata={"format": "pt"})
 
 
+def add_ingredient_sources(out: Path, other_run: Path) -> list[str]:
+    """List the sources another averaged run trained on, and their training rows, in the run
+    folder out's config.yaml and data.json, so the model card names everything the averaged
+    weights learned from; returns the names added. Splits and label counts stay out's own."""
+    import yaml
+
+    config = yaml.safe_load((out / "config.yaml").read_text("utf-8"))
+    other = yaml.safe_load((other_run / "config.yaml").read_text("utf-8"))
+    data = json.loads((out / "data.json").read_text("utf-8"))
+    other_rows = json.loads((other_run / "data.json").read_text("utf-8"))["train"]["sources"]
+    known = {s["name"] for s in config.get("sources", [])}
+    added = [s for s in other.get("sources", []) if s["name"] not in known]
+    config["sources"] = [*config.get("sources", []), *added]
+    for source in added:
+        data["train"]["sources"][source["name"]] = other_rows.get(source["name"], 0)
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    (out / "data.json").write_text(json.dumps(data, indent=2), "utf-8")
+    metrics_file = out / "metrics.json"
+    if metrics_file.is_file():  # the card reads the data summary kept in the metrics
+        metrics = json.loads(metrics_file.read_text("utf-8"))
+        if "data" in metrics:
+            metrics["data"]["train"]["sources"] = data["train"]["sources"]
+            metrics_file.write_text(json.dumps(metrics, indent=2), "utf-8")
+    return [s["name"] for s in added]
+
+
 def average_runs(
     runs: Sequence[str | Path], out: str | Path, data_root: str | Path | None = None
 ) -> dict[str, Any]:

@@ -33,6 +33,11 @@ SOURCE_INFO = {
         "seeds quoted or denied to reject them (harmless) and said approvingly (hateful)",
         "MIT + CDLA-Permissive-2.0; the frames are the project's own",
     ),
+    "toxigen_negated": (
+        "ToxiGen's single-claim hateful seed sentences with their claim negated "
+        "(training/augment.py: the first auxiliary verb gains or loses its 'not'), harmless",
+        "MIT + CDLA-Permissive-2.0",
+    ),
     "augment": (
         "modlens's own generated rows (training/augment.py): counterfactual identity "
         "statements, hateful claims said, denied and quoted to reject them, masked profanity, "
