@@ -58,8 +58,8 @@ bench-lodo-full: setup-dev
 	$(BIN)/python benchmarks/bench_lodo_full.py --data $(DATA) --out runs/lodo-ft --threads 2 \
 		--json benchmarks/results/lodo_finetune.json
 
-# retrain the shipped default model (about an hour on 2 cores), then export it into the app
-# the shipped model: 0.75 x the default recipe (v5) + 0.25 x v9a, weight by weight (docs/classifier-v2.md)
+# retrain the shipped default model, 0.75 x the default recipe (v5) + 0.25 x v9a weight by weight
+# (docs/classifier-v2.md; about 2 hours on 2 cores), then export it into the app
 train-default: setup-dev
 	$(BIN)/modlens train --config training/configs/default.yaml --data $(DATA) --out runs/default
 	$(BIN)/modlens train --config training/configs/default-v9a.yaml --data $(DATA) --out runs/v9a

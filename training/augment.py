@@ -325,7 +325,7 @@ def negated_seed_rows(seeds: Iterable[tuple[str, str]]) -> Iterator[tuple[str, s
     start; neutral seeds are left out (a negated harmless statement can be hateful)."""
     for text, kind in seeds:
         if kind == "hate":
-            negated = negate_claim(text.strip())
+            negated = negate_claim(text)
             if negated:
                 yield negated, "negated", text
 

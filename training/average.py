@@ -138,4 +138,7 @@ def average_runs(
         f"Weights: the uniform average of {len(runs)} runs ({', '.join(names)}), "
         "thresholds picked again on validation"
     )
-    return reevaluate(out, config, note)
+    metrics = reevaluate(out, config, note)
+    for run in runs[1:]:  # runs may differ a little in data: the card names all of it
+        add_ingredient_sources(out, run)
+    return metrics

@@ -232,24 +232,28 @@ def read_toxigen_seeds(source: Source) -> Iterator[tuple[str, str, str | None]]:
                 yield text, kind, None
 
 
+def _rows_made_from_toxigen_seeds(
+    source: Source, make: Callable[[list[tuple[str, str]]], Iterator[tuple[str, str, str]]]
+) -> Iterator[tuple[str, str, str | None, str]]:
+    """Rows that make(seeds) builds from ToxiGen's seeds, each keyed to its seed's text, so a
+    seed and the rows made from it never straddle splits."""
+    seeds = [(text, kind) for text, kind, _ in read_toxigen_seeds(source)]
+    for text, kind, seed_text in make(seeds):
+        yield text, kind, None, seed_text
+
+
 def read_toxigen_framed(source: Source) -> Iterator[tuple[str, str, str | None, str]]:
-    """ToxiGen's seeds inside rejecting and approving frames (training.augment.framed_seed_rows);
-    each row's split follows its seed's, so a seed and its framed copies never straddle splits."""
+    """ToxiGen's seeds inside rejecting and approving frames (training.augment.framed_seed_rows)."""
     from training.augment import framed_seed_rows
 
-    seeds = [(text, kind) for text, kind, _ in read_toxigen_seeds(source)]
-    for text, kind, seed_text in framed_seed_rows(seeds):
-        yield text, kind, None, seed_text
+    return _rows_made_from_toxigen_seeds(source, framed_seed_rows)
 
 
 def read_toxigen_negated(source: Source) -> Iterator[tuple[str, str, str | None, str]]:
-    """ToxiGen's hateful seeds with their claim negated (training.augment.negated_seed_rows),
-    each in its seed's split."""
+    """ToxiGen's hateful seeds with their claim negated (training.augment.negated_seed_rows)."""
     from training.augment import negated_seed_rows
 
-    seeds = [(text, kind) for text, kind, _ in read_toxigen_seeds(source)]
-    for text, kind, seed_text in negated_seed_rows(seeds):
-        yield text, kind, None, seed_text
+    return _rows_made_from_toxigen_seeds(source, negated_seed_rows)
 
 
 def read_germeval(source: Source) -> Iterator[tuple[str, str, str | None]]:
