@@ -29,9 +29,11 @@ _REQUIRED = ("model.bin", "config.json", "tokenizer.json")
 
 
 def cache_dir() -> Path:
+    if os.environ.get("MODLENS_CACHE_DIR"):
+        return Path(os.environ["MODLENS_CACHE_DIR"])
     from platformdirs import user_cache_dir
 
-    return Path(os.environ.get("MODLENS_CACHE_DIR") or user_cache_dir("modlens"))
+    return Path(user_cache_dir("modlens"))
 
 
 def resolve_whisper(name: str | os.PathLike[str] = "base") -> Path:

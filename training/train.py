@@ -33,6 +33,12 @@ from models.normalize import normalize
 from models.taxonomy import NON_TOXIC
 from training.config import TrainConfig
 from training.data import Example, build_splits, describe, load_source
+from training.distill import (
+    distillation_loss,
+    load_teacher_logits,
+    save_teacher_logits,
+    teacher_digest,
+)
 from training.evaluate import evaluate, format_report, pick_thresholds
 from training.identity import balance_identity
 
@@ -40,8 +46,10 @@ log = logging.getLogger("modlens.train")
 
 
 class _Encoded(torch.utils.data.Dataset):
-    def __init__(self, encodings: dict[str, list[list[int]]], labels: list[int]) -> None:
-        self.encodings, self.labels = encodings, labels
+    def __init__(
+        self, encodings: dict[str, list[list[int]]], labels: list[int], indexed: bool = False
+    ) -> None:
+        self.encodings, self.labels, self.indexed = encodings, labels, indexed
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -49,21 +57,43 @@ class _Encoded(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         item = {k: v[i] for k, v in self.encodings.items()}
         item["labels"] = self.labels[i]
+        if self.indexed:  # the row's place, to look up the teacher's logits for it
+            item["row_index"] = i
         return item
 
 
 class _WeightedTrainer(Trainer):
-    """Cross-entropy with per-class weights, so rare categories (threat) are not ignored."""
+    """Cross-entropy with per-class weights, so rare categories (threat) are not ignored; with
+    teacher logits, blended with distillation from them (training.distill)."""
 
-    def __init__(self, *args: Any, class_weights: torch.Tensor, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        class_weights: torch.Tensor,
+        teacher_logits: np.ndarray | None = None,
+        distill_weight: float = 0.0,
+        temperature: float = 2.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+        self.teacher_logits = None if teacher_logits is None else torch.from_numpy(teacher_logits)
+        self.distill_weight, self.temperature = distill_weight, temperature
 
     def compute_loss(self, model, inputs, return_outputs=False, **kwargs):  # type: ignore[override]
         labels = inputs.pop("labels")
+        rows = inputs.pop("row_index", None)
         outputs = model(**inputs)
-        loss = torch.nn.functional.cross_entropy(
-            outputs.logits, labels, weight=self.class_weights.to(outputs.logits.device)
+        teacher = None
+        if self.teacher_logits is not None and rows is not None:
+            teacher = self.teacher_logits[rows.cpu()]
+        loss = distillation_loss(
+            outputs.logits,
+            labels,
+            self.class_weights,
+            teacher,
+            self.distill_weight,
+            self.temperature,
         )
         return (loss, outputs) if return_outputs else loss
 
@@ -96,8 +126,10 @@ def fine_tune(
     names: tuple[str, ...],
     config: TrainConfig,
     output_dir: Path,
+    teacher_logits: np.ndarray | None = None,
 ) -> tuple[Any, Any]:
-    """Fine-tune the base encoder on texts (normalised here) and save it to output_dir."""
+    """Fine-tune the base encoder on texts (normalised here) and save it to output_dir; with
+    teacher_logits (one row per text), learn from them too (config's distill settings)."""
     base = config.base_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -111,7 +143,11 @@ def fine_tune(
     encodings = tokenizer(
         [normalize(t) for t in texts], truncation=True, max_length=config.max_length
     )
-    dataset = _Encoded({k: encodings[k] for k in ("input_ids", "attention_mask")}, labels)
+    dataset = _Encoded(
+        {k: encodings[k] for k in ("input_ids", "attention_mask")},
+        labels,
+        indexed=teacher_logits is not None,
+    )
     args = TrainingArguments(
         output_dir=str(output_dir / "checkpoints"),
         num_train_epochs=config.epochs,
@@ -140,6 +176,9 @@ def fine_tune(
         train_dataset=dataset,
         data_collator=DataCollatorWithPadding(tokenizer),
         class_weights=class_weights(labels, len(names), config.class_weight_power),
+        teacher_logits=teacher_logits,
+        distill_weight=config.distill_weight,
+        temperature=config.distill_temperature,
     )
     resume = _resumable(output_dir / "checkpoints", texts, labels, config)
     if resume:
@@ -161,8 +200,9 @@ def predict_proba(
     max_length: int,
     batch_size: int = 64,
     desc: str = "predicting",
+    logits: bool = False,
 ) -> np.ndarray:
-    """Softmax probabilities in input order; batches sorted by length for speed."""
+    """Softmax probabilities (or the raw logits) in input order; batches sorted by length."""
     model.eval()
     device = next(model.parameters()).device
     normalised = [normalize(t) for t in texts]
@@ -177,7 +217,8 @@ def predict_proba(
             padding=True,
             return_tensors="pt",
         ).to(device)
-        out[idx] = torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy()
+        scores = model(**batch).logits.float()
+        out[idx] = (scores if logits else torch.softmax(scores, dim=-1)).cpu().numpy()
     return out
 
 
@@ -230,8 +271,48 @@ def config_splits(config: TrainConfig) -> dict[str, list[Example]]:
     return build_splits(examples, config.seed, config.test_fraction, config.validation_fraction)
 
 
-def train(config: TrainConfig, run_dir: str | Path) -> Path:
-    """Load data, fine-tune the configured variant(s), evaluate on test data; return run_dir."""
+def _teacher_logits(
+    config: TrainConfig,
+    folder: Path,
+    train_rows: list[Example],
+    splits: dict[str, list[Example]],
+    names: tuple[str, ...],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The teacher's logits for train_rows (in order) and its own validation and test metrics:
+    read from folder when made from these rows and settings, else fine-tuned and saved there."""
+    texts, labels = [e.text for e in train_rows], _labels(train_rows, names).tolist()
+    digest = teacher_digest(config, texts, labels)
+    saved = load_teacher_logits(folder, digest)
+    if saved is None:
+        log.info("teacher %s: fine-tuning (digest %s)", config.teacher, digest[:12])
+        teacher = config.teacher_config()
+        model, tok = fine_tune(texts, labels, names, teacher, folder / "model")
+        unique = list(dict.fromkeys(texts))
+        logits = predict_proba(
+            model, tok, unique, config.max_length, desc="teacher logits", logits=True
+        )
+        val, test = (
+            predict_proba(model, tok, [e.text for e in splits[s]], config.max_length)
+            for s in ("validation", "test")
+        )
+        metrics = _evaluate_variant("teacher", val, test, splits, names)
+        metrics["base_model"] = config.teacher
+        save_teacher_logits(folder, unique, logits, digest, metrics)
+        saved = load_teacher_logits(folder, digest)
+        assert saved is not None
+    else:
+        log.info("teacher %s: logits read from %s", config.teacher, folder)
+    return saved.aligned(texts), saved.metrics
+
+
+def train(config: TrainConfig, run_dir: str | Path, teacher_only: bool = False) -> Path:
+    """Load data, fine-tune the configured variant(s), evaluate on test data; return run_dir.
+    With a teacher in config, it is fine-tuned first (or its saved logits read); teacher_only
+    stops there (on a GPU machine, say), leaving run_dir/teacher for a later run."""
+    if config.teacher and config.stages != "one":
+        raise ValueError("distillation from a teacher is for the one-stage model only")
+    if teacher_only and not config.teacher:
+        raise ValueError("the config names no teacher")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
@@ -280,11 +361,24 @@ def train(config: TrainConfig, run_dir: str | Path) -> Path:
     val_texts = [e.text for e in splits["validation"]]
     test_texts = [e.text for e in splits["test"]]
     results: dict[str, Any] = {"categories": list(names), "data": summary}
+    teacher_logits = None
+    if config.teacher:
+        teacher_logits, results["teacher"] = _teacher_logits(
+            config, run_dir / "teacher", train_rows, splits, names
+        )
+        if teacher_only:
+            logging.getLogger("modlens").removeHandler(handler)
+            return run_dir
 
     if config.stages in ("one", "both"):
         out = run_dir / "one_stage"
         model, tok = fine_tune(
-            [e.text for e in train_rows], _labels(train_rows, names).tolist(), names, config, out
+            [e.text for e in train_rows],
+            _labels(train_rows, names).tolist(),
+            names,
+            config,
+            out,
+            teacher_logits,
         )
         val = predict_proba(model, tok, val_texts, config.max_length, desc="validation")
         test = predict_proba(model, tok, test_texts, config.max_length, desc="test")
@@ -359,6 +453,13 @@ def reevaluate(run_dir: str | Path, config: TrainConfig, note: str = "") -> dict
 
 def render_report(results: dict[str, Any]) -> str:
     parts = ["# Training report", ""]
+    if "teacher" in results:
+        b = results["teacher"]["test"]["binary"]
+        parts += [
+            f"Distilled from teacher {results['teacher'].get('base_model', '')} (its own test "
+            f"toxic F1 {b['f1']:.3f}, AUC {b['auc'] or 0:.3f}).",
+            "",
+        ]
     for variant in ("one_stage", "two_stage"):
         if variant in results:
             r = results[variant]
