@@ -57,6 +57,11 @@ def test_a_teacher_trained_once_serves_later_runs(tmp_path: Path, tiny_hf_model:
     assert metrics["teacher"]["base_model"] == str(teacher)
     assert metrics["teacher"]["test"]["rows"] == metrics["one_stage"]["test"]["rows"]
     assert "Distilled from teacher" in (run / "report.md").read_text()
+    out = tmp_path / "model"
+    assert main(["export", "--run", str(run), "--out", str(out), "--max-length", "32"]) == 0
+    card = (out / "README.md").read_text()
+    assert "0.3 x the labels' cross-entropy + 0.7 x KL from the teacher at temperature 2" in card
+    assert "the teacher's own test toxic F1" in card
 
     # other rows make another digest: the saved logits are not used for them
     _write_csv(tmp_path / "train.csv", _labeled_rows(160, seed=1))

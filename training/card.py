@@ -89,6 +89,22 @@ def render_card(
         ],
         *(
             [
+                f"- Distilled from a teacher, `{config['teacher']}`, fine-tuned first on the same "
+                f"rows (learning rate {config.get('teacher_learning_rate')}): loss = "
+                f"{1 - config.get('distill_weight', 0.5):g} x the labels' cross-entropy + "
+                f"{config.get('distill_weight', 0.5):g} x KL from the teacher at temperature "
+                f"{config.get('distill_temperature', 2.0):g} (training/distill.py)"
+                + (
+                    f"; the teacher's own test toxic F1 {t['test']['binary']['f1']:.3f}"
+                    if (t := metrics.get("teacher"))
+                    else ""
+                )
+            ]
+            if config.get("teacher")
+            else []
+        ),
+        *(
+            [
                 "- Identity-term balancing: the public sets' harmless rows that mention a group "
                 "are repeated (at most "
                 f"{config['identity_balance']:g} times) until no group word is toxic more often "
