@@ -8,7 +8,10 @@ other setting unchanged, thresholds picked by the training's own rule on the val
 the sources that remain. Two recipes:
 
 - ``old``: the v2 model's sources (the config without ToxiGen's seeds and the generated rows);
-- ``new``: the shipped v5 recipe.
+- ``new``: the v5 recipe;
+- ``v9a``: v5's plus ToxiGen's hateful seeds framed and negated (training/configs/default-v9a.yaml),
+  the data of the shipped average's other runs (v10b is v9a's rows with a teacher, which would
+  have to be fine-tuned again without the domain: a GPU's work).
 
 Domains: ``conda`` (CONDA train and valid are left out; scored on CONDA's labeled test lines
 whose text is not in CONDA train/valid, the same lines as the shipped model's "CONDA unseen"),
@@ -44,7 +47,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from models.taxonomy import NON_TOXIC  # noqa: E402
 
-DEFAULT_CONFIG = ROOT / "training" / "configs" / "default.yaml"
+CONFIGS = ROOT / "training" / "configs"
+# recipe -> (config the domain is taken out of, training.lodo recipe applied to it)
+RECIPE_CONFIGS = {
+    "old": ("default.yaml", "old"),
+    "new": ("default.yaml", "new"),
+    "v9a": ("default-v9a.yaml", "new"),
+}
 # the test set each domain is scored on: a name from bench_classifier.test_sets, or "run test
 # split" for the domain's own rows in the run's test.jsonl
 RUN_TEST = "run test split"
@@ -54,7 +63,7 @@ SCORED_ON = {
     "davidson": RUN_TEST,
     "hatexplain": RUN_TEST,
 }
-RECIPES = ("old", "new")
+RECIPES = tuple(RECIPE_CONFIGS)
 
 
 def run_test_rows(run_dir: Path, domain: str) -> list:
@@ -126,8 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     from training.cli import main as training_main
     from training.lodo import held_out_config
 
-    base = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-
     args.out.mkdir(parents=True, exist_ok=True)
     # results are merged into --json, so domains can be run at different times
     results: dict[str, Any] = {}
@@ -139,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             config_path = args.out / f"{name}.yaml"
             run_dir, model_dir = args.out / name, args.out / f"{name}-model"
             if not args.score_only:
-                config_path.write_text(
-                    yaml.safe_dump(held_out_config(base, domain, recipe), sort_keys=False),
-                    encoding="utf-8",
-                )
+                config_file, lodo_recipe = RECIPE_CONFIGS[recipe]
+                base = yaml.safe_load((CONFIGS / config_file).read_text(encoding="utf-8"))
+                config = held_out_config(base, domain, lodo_recipe)
+                config["name"] = f"lodo-{domain}-{recipe}"
+                config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
                 train = ["train", "--config", str(config_path), "--data", str(args.data)]
                 train += ["--out", str(run_dir)]
                 if args.threads:
