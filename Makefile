@@ -70,7 +70,7 @@ train-default: setup-dev
 	$(BIN)/python benchmarks/weight_average.py 0.75 --base runs/v9a/one_stage --run runs/default \
 		--out runs/default-v59 --config runs/default/config.yaml --data .
 	mkdir -p runs/v10b/teacher
-	cp training/teachers/v9a-rows-mpnet/* runs/v10b/teacher/
+	cp -f training/teachers/v9a-rows-mpnet/* runs/v10b/teacher/
 	$(BIN)/modlens train --config training/configs/default-v10b.yaml --data $(DATA) --out runs/v10b
 	$(BIN)/python benchmarks/weight_average.py 0.25 --base runs/default-v59/one_stage \
 		--run runs/v10b --out runs/default-v10 --config runs/v10b/config.yaml --data .

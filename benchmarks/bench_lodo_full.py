@@ -28,7 +28,8 @@ On 2 cores a pair of runs side by side, one thread each, took 45-60 minutes (`mo
         --domains conda olid --recipes old new --threads 2 \
         --json benchmarks/results/lodo_finetune.json
 
-With --score-only the runs already in --out are exported and scored, not trained again.
+With --score-only the runs already in --out are scored (and exported, if not yet), not trained
+again.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 if training_main(train):
                     return 1
             export = ["export", "--run", str(run_dir), "--out", str(model_dir)]
-            if training_main([*export, "--parity-rows", "3000"]):
+            exported = args.score_only and (model_dir / "model.onnx").is_file()
+            if not exported and training_main([*export, "--parity-rows", "3000"]):
                 return 1
             results[name] = score(model_dir, run_dir, args.data, domain)
             print(name, json.dumps(results[name]["held_out_scores"]), flush=True)
