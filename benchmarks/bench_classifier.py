@@ -333,7 +333,10 @@ def other_benchmarks() -> str:
             "",
             "The training config with the domain taken out of training, everything else "
             "unchanged, thresholds picked on the remaining sources' validation rows; int8, "
-            "toxic-vs-not. `old` = the v2 sources, `new` = the shipped recipe.",
+            "toxic-vs-not. `old` = the v2 sources, `new` = v5's recipe "
+            "(training/configs/default.yaml), `v9a` = v5's plus ToxiGen's hateful seeds framed "
+            "and negated (default-v9a.yaml; the shipped average's v9a and v10b are trained on "
+            "its rows).",
             "",
             format_full(full).rstrip(),
         ]
