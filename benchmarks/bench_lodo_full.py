@@ -67,6 +67,17 @@ SCORED_ON = {
 RECIPES = tuple(RECIPE_CONFIGS)
 
 
+def recipe_config(domain: str, recipe: str) -> dict[str, Any]:
+    """The training config (as read from YAML) of one cell: the recipe's config without domain."""
+    from training.lodo import held_out_config
+
+    config_file, lodo_recipe = RECIPE_CONFIGS[recipe]
+    base = yaml.safe_load((CONFIGS / config_file).read_text(encoding="utf-8"))
+    config = held_out_config(base, domain, lodo_recipe)
+    config["name"] = f"lodo-{domain}-{recipe}"
+    return config
+
+
 def run_test_rows(run_dir: Path, domain: str) -> list:
     """The domain's rows in a run's test split (texts in no training or validation row)."""
     from training.data import read_test_rows
@@ -134,7 +145,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="results file; new cells are merged in")
     args = parser.parse_args(argv)
     from training.cli import main as training_main
-    from training.lodo import held_out_config
 
     args.out.mkdir(parents=True, exist_ok=True)
     # results are merged into --json, so domains can be run at different times
@@ -147,10 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             config_path = args.out / f"{name}.yaml"
             run_dir, model_dir = args.out / name, args.out / f"{name}-model"
             if not args.score_only:
-                config_file, lodo_recipe = RECIPE_CONFIGS[recipe]
-                base = yaml.safe_load((CONFIGS / config_file).read_text(encoding="utf-8"))
-                config = held_out_config(base, domain, lodo_recipe)
-                config["name"] = f"lodo-{domain}-{recipe}"
+                config = recipe_config(domain, recipe)
                 config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
                 train = ["train", "--config", str(config_path), "--data", str(args.data)]
                 train += ["--out", str(run_dir)]

@@ -475,6 +475,25 @@ def test_a_held_out_domain_is_scored_on_its_own_rows_in_the_runs_test_split(
     )
 
 
+def test_each_lodo_recipe_takes_the_domain_out_of_its_own_config() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_lodo_full import recipe_config
+
+    names = {
+        recipe: [s["name"] for s in recipe_config("conda", recipe)["sources"]]
+        for recipe in ("old", "new", "v9a")
+    }
+    for recipe, sources in names.items():
+        assert "conda" not in sources and "conda_valid" not in sources, recipe
+        assert "olid" in sources and "conda_test" in sources, recipe
+    assert "augment" not in names["old"] and "augment" in names["new"]
+    assert "toxigen_negated" not in names["new"]
+    assert names["v9a"] == [*names["new"], "toxigen_framed", "toxigen_negated"]
+    olid = recipe_config("olid", "v9a")
+    assert olid["name"] == "lodo-olid-v9a"
+    assert next(s for s in olid["sources"] if s["name"] == "olid")["split"] == "test"
+
+
 def test_a_held_out_config_leaves_the_domain_out_of_training_and_nothing_else(
     tmp_path: Path,
 ) -> None:
