@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,17 @@ def routed(classifier: Classifier, data: Path) -> dict:
     return out
 
 
+def best_seconds(fn: Callable[[list[str]], object], lines: list[str], repeats: int = 3) -> float:
+    """The fastest of repeats passes of fn over lines, after a warm-up on 64 of them."""
+    fn(lines[:64])
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(lines)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def int8_vs_fp32(
     classifier: Classifier, sets: dict, lines: list[str], threads: int, reference: Path = REFERENCE
 ) -> dict:
@@ -182,18 +194,10 @@ def int8_vs_fp32(
             "difference": round(f1_int8 - f1_fp32, 4),
         }
 
-    def timed(fn, repeats: int = 3) -> float:
-        fn(lines[:64])  # warm up
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn(lines)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    int8_seconds = timed(lambda x: classifier.probabilities(x))
-    fp32_seconds = timed(
-        lambda x: predict_proba(model, tokenizer, x, max_length, batch_size=32, desc="fp32")
+    int8_seconds = best_seconds(classifier.probabilities, lines)
+    fp32_seconds = best_seconds(
+        lambda x: predict_proba(model, tokenizer, x, max_length, batch_size=32, desc="fp32"),
+        lines,
     )
     out["speed"] = {
         "lines": len(lines),

@@ -15,25 +15,13 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_classifier import test_sets  # noqa: E402
+from benchmarks.bench_classifier import best_seconds, test_sets  # noqa: E402
 from models.classifier import Classifier  # noqa: E402
-
-
-def excerpts_per_second(classifier: Classifier, lines: list[str], passes: int = 3) -> float:
-    """Best of passes over lines, after a warm-up."""
-    classifier.probabilities(lines[:64])
-    best = float("inf")
-    for _ in range(passes):
-        start = time.perf_counter()
-        classifier.probabilities(lines)
-        best = min(best, time.perf_counter() - start)
-    return len(lines) / best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         round_ = {}
         for name, folder in models.items():
             classifier = Classifier(folder, threads=args.threads, batch_size=32)
-            round_[name] = round(excerpts_per_second(classifier, lines), 1)
+            round_[name] = round(len(lines) / best_seconds(classifier.probabilities, lines), 1)
             print(f"round {i + 1}: {name} {round_[name]} excerpts/s", flush=True)
         results["rounds"].append(round_)
     if args.json:
