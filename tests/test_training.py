@@ -657,3 +657,32 @@ def test_an_average_names_the_sources_of_both_runs_in_its_card(tmp_path: Path) -
     assert [s["name"] for s in config["sources"]] == ["conda", "toxigen_framed"]
     counts = json.loads((out / "data.json").read_text())["train"]["sources"]
     assert counts == {"conda": 10, "toxigen_framed": 7}
+
+
+def test_the_identity_patch_trains_only_on_generated_training_rows(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from patch_identity import patch_rows
+
+    _write_csv(tmp_path / "public.csv", _labeled_rows(200))
+    (tmp_path / "config.yaml").write_text(
+        "name: tiny\nbase_model: all-minilm-l6-v2\n"
+        "sources:\n  - {name: mine, format: labeled, path: public.csv}\n"
+        "  - {name: augment, format: augment, path: ., repeat: 3}\n"
+    )
+    decisions, undecided = patch_rows(tmp_path / "config.yaml", tmp_path)
+    from training.config import load_config
+    from training.train import config_splits
+
+    splits = config_splits(load_config(tmp_path / "config.yaml", tmp_path))
+    train = {e.text for e in splits["train"]}
+    held = {e.text for name in ("validation", "test") for e in splits[name]}
+    generated = {e.text for e in splits["train"] if e.source == "augment"}
+    texts = [row["text"] for row in decisions]
+    # one row per generated training text (repeats collapse), none from validation or test
+    assert sorted(texts) == sorted(generated) and len(texts) == len(set(texts))
+    assert not set(texts) & held
+    assert {row["label"] for row in decisions} >= {"non_toxic", "identity_hate"}
+    # the undecided excerpts are the public training texts only
+    public = {e.text for e in splits["train"] if e.source == "mine"}
+    assert set(undecided) == public and not set(undecided) & held
+    assert set(undecided) <= train
