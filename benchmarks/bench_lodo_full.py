@@ -69,10 +69,11 @@ RECIPES = tuple(RECIPE_CONFIGS)
 
 def recipe_config(domain: str, recipe: str) -> dict[str, Any]:
     """The training config (as read from YAML) of one cell: the recipe's config without domain."""
+    from training.config import read_config
     from training.lodo import held_out_config
 
     config_file, lodo_recipe = RECIPE_CONFIGS[recipe]
-    base = yaml.safe_load((CONFIGS / config_file).read_text(encoding="utf-8"))
+    base = read_config(CONFIGS / config_file)
     config = held_out_config(base, domain, lodo_recipe)
     config["name"] = f"lodo-{domain}-{recipe}"
     return config

@@ -686,3 +686,52 @@ def test_the_identity_patch_trains_only_on_generated_training_rows(tmp_path: Pat
     public = {e.text for e in splits["train"] if e.source == "mine"}
     assert set(undecided) == public and not set(undecided) & held
     assert set(undecided) <= train
+
+
+def test_a_config_extends_another_and_adds_sources(tmp_path: Path) -> None:
+    from training.config import load_config, read_config
+
+    (tmp_path / "base.yaml").write_text(
+        "name: base\nepochs: 2\nlearning_rate: 6.0e-5\n"
+        "sources:\n  - {name: mine, format: labeled, path: a.csv}\n"
+    )
+    (tmp_path / "child.yaml").write_text(
+        "extends: base.yaml\nepochs: 3\n"
+        "add_sources:\n  - {name: more, format: labeled, path: b.csv, repeat: 2}\n"
+    )
+    (tmp_path / "grandchild.yaml").write_text("extends: child.yaml\nname: gc\nseed: 7\n")
+    config = load_config(tmp_path / "grandchild.yaml", tmp_path)
+    assert (config.epochs, config.learning_rate, config.seed) == (3, 6.0e-5, 7)
+    assert [(s.name, s.repeat) for s in config.sources] == [("mine", 1), ("more", 2)]
+    assert config.raw["name"] == "gc"
+    # a name is not inherited: without its own, a config is named after its file
+    assert read_config(tmp_path / "child.yaml")["name"] == "child"
+    assert "extends" not in read_config(tmp_path / "child.yaml")
+    (tmp_path / "twice.yaml").write_text(
+        "extends: child.yaml\nadd_sources:\n  - {name: more, format: labeled, path: c.csv}\n"
+    )
+    with pytest.raises(ValueError, match="add_sources names 'more'"):
+        read_config(tmp_path / "twice.yaml")
+    (tmp_path / "loop_a.yaml").write_text("extends: loop_b.yaml\n")
+    (tmp_path / "loop_b.yaml").write_text("extends: loop_a.yaml\n")
+    with pytest.raises(ValueError, match="loop"):
+        read_config(tmp_path / "loop_a.yaml")
+    (tmp_path / "orphan.yaml").write_text("extends: missing.yaml\n")
+    with pytest.raises(ValueError, match="config not found"):
+        read_config(tmp_path / "orphan.yaml")
+
+
+def test_the_candidate_configs_are_the_default_recipe_plus_their_changes() -> None:
+    from training.config import read_config
+
+    configs = Path(__file__).resolve().parents[1] / "training" / "configs"
+    default = read_config(configs / "default.yaml")
+    v9a = read_config(configs / "default-v9a.yaml")
+    v10b = read_config(configs / "default-v10b.yaml")
+    names = [s["name"] for s in default["sources"]]
+    assert [s["name"] for s in v9a["sources"]] == [*names, "toxigen_framed", "toxigen_negated"]
+    assert {k: v for k, v in v9a.items() if k not in ("name", "sources")} == {
+        k: v for k, v in default.items() if k not in ("name", "sources")
+    }
+    assert v10b["sources"] == v9a["sources"] and v10b["name"] == "default-v10b"
+    assert (v10b["teacher"], v10b["distill_weight"]) == ("all-mpnet-base-v2", 0.8)

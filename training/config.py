@@ -1,6 +1,9 @@
 """Training configs are data files (YAML or TOML).
 
-A config names the base encoder, the categories, the data sources and the hyperparameters.
+A config names the base encoder, the categories, the data sources and the hyperparameters. A
+candidate recipe can say only how it differs from another: ``extends: default.yaml`` (a path
+relative to the config's own folder) takes that config's settings, this file's settings replace
+them key by key, and ``add_sources`` appends sources to the ones it extends.
 """
 
 from __future__ import annotations
@@ -87,18 +90,51 @@ def resolve_base_model(name: str) -> str:
     return str(path)
 
 
+def read_config(path: str | Path) -> dict[str, Any]:
+    """A config file's settings as one mapping, with ``extends`` and ``add_sources`` resolved.
+
+    An extended config's name is not inherited: without its own, a config is named after its
+    file. ValueError for a missing file, a file that is not a mapping, a loop of ``extends``, or
+    an added source whose name is taken already.
+    """
+    return _read_config(Path(path), ())
+
+
+def _read_config(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    if not path.is_file():
+        raise ValueError(f"config not found: {path}")
+    if path.resolve() in chain:
+        loop = " -> ".join(p.name for p in (*chain, path.resolve()))
+        raise ValueError(f"{path}: configs extend each other in a loop ({loop})")
+    text = path.read_text(encoding="utf-8")
+    raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a config is a mapping of settings")
+    parent_name = raw.pop("extends", None)
+    added = raw.pop("add_sources", None) or []
+    if parent_name is not None:
+        parent = _read_config(path.parent / str(parent_name), (*chain, path.resolve()))
+        parent.pop("name", None)
+        raw = {"name": path.stem, **parent, **raw}
+    if added:
+        sources = list(raw.get("sources") or [])
+        taken = {s.get("name", s.get("format")) for s in sources}
+        for entry in added:
+            name = entry.get("name", entry.get("format"))
+            if name in taken:
+                raise ValueError(f"{path}: add_sources names {name!r}, a source it has already")
+            taken.add(name)
+            sources.append(entry)
+        raw["sources"] = sources
+    return raw
+
+
 def load_config(
     path: str | Path, data_root: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> TrainConfig:
     """Read a YAML/TOML config. Source paths are relative to data_root (or the config's folder)."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"config not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a config is a mapping of settings")
-    raw = {**raw, **(overrides or {})}
+    raw = {**read_config(path), **(overrides or {})}
     root = Path(data_root) if data_root is not None else path.parent
     categories = tuple(raw.pop("categories", DEFAULT_CATEGORIES))
     Taxonomy(categories)
