@@ -113,6 +113,15 @@ def render_card(
             if (config.get("identity_balance") or 0) > 1
             else []
         ),
+        *(
+            [
+                "- Group swapping: each harmless row of a public set that names a group was "
+                f"copied {config['identity_swap']} times with the group swapped for another "
+                "(counterfactual data augmentation, training/identity.py)"
+            ]
+            if (config.get("identity_swap") or 0) > 0
+            else []
+        ),
         "- Text is normalised before tokenising (zero-width characters, masked letters like "
         "`f*ck`, leetspeak, spaced and stretched letters, repeated punctuation).",
         "- Splits: deduplicated on normalised text, each text in one split only (train first, "

@@ -40,7 +40,7 @@ from training.distill import (
     teacher_digest,
 )
 from training.evaluate import evaluate, format_report, pick_thresholds
-from training.identity import balance_identity
+from training.identity import GENERATED_FORMATS, balance_identity, swap_identity
 
 log = logging.getLogger("modlens.train")
 
@@ -355,6 +355,15 @@ def train(config: TrainConfig, run_dir: str | Path, teacher_only: bool = False) 
         )
         log.info(
             "identity balance: %d harmless identity mentions repeated", len(train_rows) - before
+        )
+    if config.identity_swap > 0:
+        generated = {s.name for s in config.sources if s.format in GENERATED_FORMATS}
+        before = len(train_rows)
+        train_rows = swap_identity(
+            train_rows, config.identity_swap, seed=config.seed, generated=generated
+        )
+        log.info(
+            "identity swap: %d group-swapped copies of harmless rows", len(train_rows) - before
         )
     if len(train_rows) != len(splits["train"]):
         log.info("training rows with repeats: %d", len(train_rows))
