@@ -96,3 +96,44 @@ def test_generated_rows_are_neither_counted_nor_repeated() -> None:
     public = [e for e in out if e.source == "public"]
     assert Counter(e.text for e in public)["proud to be gay"] == 100
     assert out[-40:] == made and sum(e.source == "augment" for e in out) == 40
+
+
+def test_a_group_swap_keeps_the_words_form_and_never_writes_a_validation_group() -> None:
+    import random
+
+    from training.identity import SWAP_ADJECTIVES, SWAP_NOT_WRITTEN, SWAP_PLURALS, swap_group
+
+    rng = random.Random(0)
+    plurals = set(SWAP_PLURALS) - SWAP_NOT_WRITTEN
+    adjectives = set(SWAP_ADJECTIVES) - SWAP_NOT_WRITTEN
+    for _ in range(200):
+        text = swap_group("jews and gay guys played with muslims and jews", rng)
+        assert text is not None
+        words = text.split()
+        # the plural nouns become plural nouns (the same one both times), the adjective an
+        # adjective before the same word for people
+        assert words[0] == words[-1] and words[0] in plurals and words[0] != "jews"
+        assert words[2] in adjectives and words[2] != "gay" and words[3] == "guys"
+        assert words[6] in plurals and words[6] != "muslims"
+        assert not set(words) & SWAP_NOT_WRITTEN
+    assert swap_group("blackout on the gayle map, gg", rng) is None
+    assert swap_group("the black screen again", rng) is None  # an adjective alone is not a group
+
+
+def test_group_swapped_copies_are_made_of_harmless_public_rows_only() -> None:
+    from training.identity import swap_identity
+
+    rows = [
+        Example("muslims in my clan are great", "non_toxic", "public"),
+        Example("muslims in my clan are great", "non_toxic", "public"),  # a repeat
+        Example("muslims ruin everything", "identity_hate", "public"),
+        Example("nice shot", "non_toxic", "public"),
+        Example("women are some of the best players", "non_toxic", "augment"),
+    ]
+    out = swap_identity(rows, 3, seed=1, generated={"augment"})
+    assert out[: len(rows)] == rows
+    extra = out[len(rows) :]
+    assert len(extra) == 3
+    assert all(e.label == "non_toxic" and e.source == "public" for e in extra)
+    assert all(e.text.endswith(" in my clan are great") and "muslims" not in e.text for e in extra)
+    assert swap_identity(rows, 0) == rows
