@@ -41,6 +41,7 @@ class TrainConfig:
     class_weight_power: float = 0.5  # loss weight per class ~ frequency ** -power
     identity_balance: float = 0.0  # > 1: repeat harmless identity mentions, at most this often
     identity_swap: int = 0  # > 0: this many group-swapped copies of each harmless group mention
+    identity_swap_hateful: int = 0  # the same for each hateful one (identity hate, threat)
     seed: int = 13  # splits, samples and generated copies; and training order unless shuffle_seed
     # the order rows are seen in and dropout only (rows, splits and head start kept): runs that
     # differ in it alone are ingredients for a weight average (a "seed soup")

@@ -158,22 +158,32 @@ def swap_group(text: str, rng: random.Random) -> str | None:
     return swapped if count else None
 
 
+HATEFUL = ("identity_hate", "threat")
+
+
 def swap_identity(
-    rows: Sequence[Example], copies: int, seed: int = 13, generated: Collection[str] = ()
+    rows: Sequence[Example],
+    copies: int,
+    seed: int = 13,
+    generated: Collection[str] = (),
+    hateful_copies: int = 0,
 ) -> list[Example]:
     """``rows`` plus, for each distinct harmless row of a public source that names a group,
-    ``copies`` copies with the group swapped (swap_group). Rows from ``generated`` sources are
-    left as they are: the generator swaps its own groups already."""
-    if copies < 1:
+    ``copies`` copies with the group swapped (swap_group), and ``hateful_copies`` of each such
+    hateful row (identity hate, threat), so the words that attack a group, not its name, mark
+    the line. Rows from ``generated`` sources are left as they are: the generator swaps its own
+    groups already."""
+    if copies < 1 and hateful_copies < 1:
         return list(rows)
     rng = random.Random(seed)
     seen: set[str] = set()
     extra = []
     for e in rows:
-        if e.label != NON_TOXIC or e.source in generated or e.text in seen:
+        n = copies if e.label == NON_TOXIC else hateful_copies if e.label in HATEFUL else 0
+        if n < 1 or e.source in generated or e.text in seen:
             continue
         seen.add(e.text)
-        for _ in range(copies):
+        for _ in range(n):
             swapped = swap_group(e.text, rng)
             if swapped is None:
                 break

@@ -356,15 +356,17 @@ def train(config: TrainConfig, run_dir: str | Path, teacher_only: bool = False) 
         log.info(
             "identity balance: %d harmless identity mentions repeated", len(train_rows) - before
         )
-    if config.identity_swap > 0:
+    if config.identity_swap > 0 or config.identity_swap_hateful > 0:
         generated = {s.name for s in config.sources if s.format in GENERATED_FORMATS}
         before = len(train_rows)
         train_rows = swap_identity(
-            train_rows, config.identity_swap, seed=config.seed, generated=generated
+            train_rows,
+            config.identity_swap,
+            seed=config.seed,
+            generated=generated,
+            hateful_copies=config.identity_swap_hateful,
         )
-        log.info(
-            "identity swap: %d group-swapped copies of harmless rows", len(train_rows) - before
-        )
+        log.info("identity swap: %d group-swapped copies", len(train_rows) - before)
     if len(train_rows) != len(splits["train"]):
         log.info("training rows with repeats: %d", len(train_rows))
     val_texts = [e.text for e in splits["validation"]]
