@@ -137,3 +137,8 @@ def test_group_swapped_copies_are_made_of_harmless_public_rows_only() -> None:
     assert all(e.label == "non_toxic" and e.source == "public" for e in extra)
     assert all(e.text.endswith(" in my clan are great") and "muslims" not in e.text for e in extra)
     assert swap_identity(rows, 0) == rows
+    # hateful rows only when asked, and insults never
+    rows.append(Example("muslims are trash at this game", "insult", "public"))
+    both = swap_identity(rows, 3, seed=1, generated={"augment"}, hateful_copies=1)[len(rows) :]
+    assert [e.label for e in both] == ["non_toxic"] * 3 + ["identity_hate"]
+    assert both[-1].text.endswith(" ruin everything") and "muslims" not in both[-1].text
