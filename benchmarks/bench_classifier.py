@@ -339,8 +339,8 @@ def other_benchmarks() -> str:
             "unchanged, thresholds picked on the remaining sources' validation rows; int8, "
             "toxic-vs-not. `old` = the v2 sources, `new` = v5's recipe "
             "(training/configs/default.yaml), `v9a` = v5's plus ToxiGen's hateful seeds framed "
-            "and negated (default-v9a.yaml; the shipped average's v9a and v10b are trained on "
-            "its rows).",
+            "and negated (default-v9a.yaml; the shipped average's v9a, v10b and v12b are trained "
+            "on its rows, v12b with groups swapped).",
             "",
             format_full(full).rstrip(),
         ]

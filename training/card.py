@@ -52,6 +52,10 @@ SOURCE_INFO = {
 }
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def render_card(
     name: str,
     config: dict[str, Any],
@@ -116,10 +120,17 @@ def render_card(
         *(
             [
                 "- Group swapping: each harmless row of a public set that names a group was "
-                f"copied {config['identity_swap']} times with the group swapped for another "
-                "(counterfactual data augmentation, training/identity.py)"
+                f"copied {_times(config.get('identity_swap') or 0)} with the group swapped for "
+                "another"
+                + (
+                    f", and each hateful one {_times(config['identity_swap_hateful'])}"
+                    if (config.get("identity_swap_hateful") or 0) > 0
+                    else ""
+                )
+                + " (counterfactual data augmentation, training/identity.py)"
             ]
             if (config.get("identity_swap") or 0) > 0
+            or (config.get("identity_swap_hateful") or 0) > 0
             else []
         ),
         "- Text is normalised before tokenising (zero-width characters, masked letters like "
