@@ -27,10 +27,12 @@ from training.data import Example
 _GENERIC = {"a", "an", "guy", "people", "player", "character", "old", "older"}
 
 
-def _group_terms() -> tuple[str, ...]:
+def _group_terms(validation: bool = False) -> tuple[str, ...]:
+    """The words that name the generator's training groups (or, with validation, its held-out
+    validation groups)."""
     words = set()
     for group in GROUPS:
-        if group.plural in VALIDATION_GROUPS:
+        if (group.plural in VALIDATION_GROUPS) != validation:
             continue
         for name in (group.plural, group.person, group.noun):
             words.update(w for w in name.split() if w not in _GENERIC)
@@ -113,23 +115,16 @@ SWAP_ADJECTIVES: tuple[str, ...] = (
     "christian", "hindu", "disabled", "autistic", "deaf", "blind", "jewish", "mexican", "african",
     "indian", "chinese", "immigrant", "latino", "arab",
 )  # fmt: skip
+# never written in: the generator's validation groups, the other-wording groups of
+# benchmarks/identity_wording.py, and words that read as slurs or slang out of their context
 SWAP_NOT_WRITTEN = frozenset(
-    {
-        "jews",
-        "jewish",
-        "mexicans",
-        "mexican",
-        "deaf",
-        "latinos",
-        "latino",
-        "arabs",
-        "arab",
-        "blacks",
-        "whites",
-        "homosexuals",
-        "chinese",
-    }
-)  # fmt: skip  (validation groups; and words that read as slurs or slang out of their context)
+    {*_group_terms(validation=True), "latinos", "latino", "arabs", "arab"}
+    | {"blacks", "whites", "homosexuals", "chinese"}
+)
+_SWAP_INTO = {
+    "plural": [p for p in SWAP_PLURALS if p not in SWAP_NOT_WRITTEN],
+    "adjective": [a for a in SWAP_ADJECTIVES if a not in SWAP_NOT_WRITTEN],
+}
 _PEOPLE = r"(people|folks|guys|men|women|players|gamers|kids|friends)"
 _SWAP_PATTERN = re.compile(
     r"\b(?:(?P<plural>" + "|".join(SWAP_PLURALS) + r")"
@@ -141,13 +136,11 @@ _SWAP_PATTERN = re.compile(
 def swap_group(text: str, rng: random.Random) -> str | None:
     """text with every group it names (in the two forms above) swapped for another group of the
     same form, chosen at random (one choice per group word); None when it names none."""
-    plurals = [p for p in SWAP_PLURALS if p not in SWAP_NOT_WRITTEN]
-    adjectives = [a for a in SWAP_ADJECTIVES if a not in SWAP_NOT_WRITTEN]
     chosen: dict[str, str] = {}
 
     def replace(match: re.Match[str]) -> str:
         word = (match["plural"] or match["adjective"]).lower()
-        pool = plurals if match["plural"] else adjectives
+        pool = _SWAP_INTO["plural" if match["plural"] else "adjective"]
         if word not in chosen:
             chosen[word] = rng.choice([w for w in pool if w != word])
         if match["plural"]:
